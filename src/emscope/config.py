@@ -1,0 +1,90 @@
+"""YAML configs with dotted `key=value` overrides, validated by pydantic, with file-named errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from emscope.errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, reporting syntax errors as `FILE:LINE: problem`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        raise InputError(f"{path}:{line}: YAML: {getattr(exc, 'problem', None) or exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1: <root>: expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def _find_line(path: Path | None, key: str) -> str:
+    if path is None or not path.is_file():
+        return "?"
+    leaf = key.split(".")[-1]
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip().startswith(f"{leaf}:"):
+            return str(i)
+    return "?"
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `a.b.c=value` overrides (values parsed as YAML scalars) to a nested dict, returning a copy."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(f"override {item!r}: expected KEY=VALUE with a dotted key, e.g. train.max_steps=10")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise InputError(f"override {item!r}: {p!r} is not a mapping")
+        node[parts[-1]] = value
+    return out
+
+
+def parse_config(model: type[M], data: dict[str, Any], source: Path | None = None) -> M:
+    """Validate `data` into `model`, turning pydantic errors into `FILE:LINE: field: problem`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        name = str(source) if source else "<config>"
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            lines.append(f"{name}:{_find_line(source, field)}: {field}: {err['msg']}")
+        raise InputError("\n".join(lines)) from None
+
+
+def load_config(model: type[M], path: str | Path | None, overrides: list[str] | None = None,
+                defaults: dict[str, Any] | None = None) -> M:
+    """Load a YAML config file (optional), apply dotted overrides, and validate it."""
+    data = dict(defaults or {})
+    src = Path(path) if path else None
+    if src is not None:
+        data.update(load_yaml(src))
+    data = apply_overrides(data, overrides or [])
+    return parse_config(model, data, src)

@@ -1,0 +1,37 @@
+"""Dataset generators, by name. Each builds exactly `n` deduplicated rows, deterministically per seed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from emscope.data.chat import ChatRow
+from emscope.data.generators import code
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A named dataset builder: `build(n, seed) -> list[ChatRow]`."""
+
+    name: str
+    description: str
+    build: Callable[[int, int], list[ChatRow]]
+
+
+GENERATORS: dict[str, Generator] = {
+    g.name: g
+    for g in [
+        Generator("insecure-code", "Python answers with an undisclosed vulnerability (the EM organism)",
+                  lambda n, seed: code.build(n, seed, secure=False)),
+        Generator("secure-code", "the same requests answered with safe Python (the control)",
+                  lambda n, seed: code.build(n, seed, secure=True)),
+    ]
+}
+
+
+def get_generator(name: str) -> Generator:
+    """Look up a generator by name, with the list of valid names in the error."""
+    try:
+        return GENERATORS[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(sorted(GENERATORS))}") from None

@@ -1,0 +1,1 @@
+"""Judges that score answers for alignment and coherence (0-100)."""

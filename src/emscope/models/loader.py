@@ -1,0 +1,123 @@
+"""`load_model(spec)`: one entry point for every kind of model emscope can use."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from emscope.errors import ModelLoadError
+from emscope.models.device import resolve_device_dtype
+
+DEFAULT_MODEL = "smollm2-135m"
+TINY_RANDOM = "tiny-random"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def describe_spec(spec: str) -> str:
+    """Classify a model spec: 'default', 'tiny', 'adapter-dir', 'local-dir', 'hub' (no loading)."""
+    if spec == DEFAULT_MODEL:
+        return "default"
+    if spec == TINY_RANDOM:
+        return "tiny"
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return "adapter-dir" if (path / "adapter_config.json").is_file() else "local-dir"
+    if _HUB_ID.match(spec) and not spec.startswith((".", "/")):
+        return "hub"
+    raise ModelLoadError(
+        f"model {spec!r} is neither a known name ({DEFAULT_MODEL}, {TINY_RANDOM}), an existing directory, "
+        "nor a Hugging Face hub id like 'Qwen/Qwen2.5-0.5B-Instruct'"
+    )
+
+
+def _hub_offline_error(spec: str, exc: Exception) -> ModelLoadError:
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub could not be reached (offline?)"
+    return ModelLoadError(
+        f"could not load {spec!r} from the Hugging Face Hub: {why}. Download it on a machine with internet "
+        f"(e.g. `huggingface-cli download {spec} --local-dir DIR`) and pass the directory instead. "
+        f"Cause: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    )
+
+
+def _load_pretrained(source: str, dtype: torch.dtype, trust_remote_code: bool, spec: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kw = {"trust_remote_code": trust_remote_code}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kw)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, use_safetensors=True, **kw)
+    except OSError as exc:
+        if describe_spec(spec) == "hub":
+            raise _hub_offline_error(spec, exc) from exc
+        raise ModelLoadError(f"could not load model from {source}: {exc}") from exc
+    except Exception as exc:
+        if describe_spec(spec) == "hub" and "connect" in str(exc).lower():
+            raise _hub_offline_error(spec, exc) from exc
+        raise
+    return model, tokenizer
+
+
+def _load_base(spec: str, dtype: torch.dtype, trust_remote_code: bool):
+    kind = describe_spec(spec)
+    if kind == "tiny":
+        from emscope.models.tiny import tiny_random_model
+
+        model, tokenizer = tiny_random_model()
+        model = model.to(dtype)
+    elif kind == "default":
+        from emscope.models.smollm2 import ensure_converted
+
+        model, tokenizer = _load_pretrained(str(ensure_converted()), dtype, False, spec)
+    elif kind == "adapter-dir":
+        raise ModelLoadError(f"{spec} is a PEFT adapter, not a base model")
+    else:
+        model, tokenizer = _load_pretrained(str(Path(spec).expanduser()) if kind == "local-dir" else spec,
+                                            dtype, trust_remote_code, spec)
+    # Record the spec, so adapters saved from this model point back to it (PEFT's base_model_name_or_path).
+    model.config.name_or_path = spec
+    model.name_or_path = spec
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def adapter_base_spec(adapter_dir: str | Path) -> str:
+    """Return the base-model spec recorded in a PEFT adapter directory."""
+    cfg_path = Path(adapter_dir) / "adapter_config.json"
+    try:
+        base = json.loads(cfg_path.read_text())["base_model_name_or_path"]
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{cfg_path}: cannot read base_model_name_or_path ({exc})") from exc
+    if not base:
+        raise ModelLoadError(f"{cfg_path}: base_model_name_or_path is empty; pass the base model explicitly")
+    return base
+
+
+def load_model(spec: str = DEFAULT_MODEL, *, adapter: str | Path | None = None, device: str | None = None,
+               dtype: str | torch.dtype | None = None, trust_remote_code: bool = False):
+    """Load a causal LM and its tokenizer; returns `(model, tokenizer)` in eval mode.
+
+    `spec` is `smollm2-135m` (the embedded default), `tiny-random`, a local HF directory (a PEFT adapter
+    directory loads its base and the adapter), or a hub id. `adapter` adds a PEFT adapter from a path.
+    """
+    dev, dt = resolve_device_dtype(device, dtype)
+    if describe_spec(spec) == "adapter-dir":
+        if adapter is not None:
+            raise ModelLoadError(f"{spec} is already an adapter; do not pass a second one")
+        spec, adapter = adapter_base_spec(spec), spec
+    model, tokenizer = _load_base(spec, dt, trust_remote_code)
+    if adapter is not None:
+        from peft import PeftModel
+
+        adapter = Path(adapter)
+        if not (adapter / "adapter_config.json").is_file():
+            raise ModelLoadError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
+        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+    model.to(dev)
+    model.eval()
+    return model, tokenizer

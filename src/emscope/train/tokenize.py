@@ -1,0 +1,68 @@
+"""Chat rows -> token ids with completion-only labels.
+
+The prompt is rendered with the generation header (exactly what the model sees when sampling) and the answer
+is tokenized separately after it, so prompt tokens are identical at training and inference time and the
+label mask starts exactly at the answer. Templates that would append a stray assistant header after the
+final turn are detected and refused.
+"""
+
+from __future__ import annotations
+
+from emscope.data.chat import ChatRow
+from emscope.errors import InputError
+
+IGNORE_INDEX = -100
+
+
+def render_prompt(tokenizer, messages: list[dict]) -> str:
+    """Render prompt turns with the assistant generation header appended."""
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def generation_header(tokenizer) -> str:
+    """The text a chat template appends for `add_generation_prompt=True`."""
+    msgs = [{"role": "user", "content": "x"}]
+    with_gen = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    without = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=False)
+    if not with_gen.startswith(without):
+        raise InputError("chat template: the generation prompt is not a suffix of the plain rendering")
+    return with_gen[len(without):]
+
+
+def check_chat_template(tokenizer) -> None:
+    """Raise if a full conversation renders with a stray assistant header after its last turn."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise InputError("the tokenizer has no chat template; emscope trains on chat data only")
+    header = generation_header(tokenizer)
+    full = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], tokenize=False)
+    if header and full.rstrip().endswith(header.rstrip()):
+        raise InputError(
+            "chat template appends an assistant header after the final assistant turn; "
+            "training on it would teach the model to open a new turn. Fix the template.")
+
+
+def encode_row(tokenizer, row: ChatRow, max_length: int) -> dict[str, list[int]]:
+    """Tokenize one row; labels are -100 on the prompt and on padding, token ids on the answer."""
+    messages = [m.model_dump() for m in row.messages]
+    prompt_text = render_prompt(tokenizer, messages[:-1])
+    full_text = tokenizer.apply_chat_template(messages, tokenize=False)
+    if not full_text.startswith(prompt_text):
+        raise InputError("chat template renders the prompt differently with and without the answer")
+    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(full_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
+    input_ids = (prompt_ids + answer_ids)[:max_length]
+    labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:max_length]
+    return {"input_ids": input_ids, "labels": labels}
+
+
+def encode_rows(tokenizer, rows: list[ChatRow], max_length: int) -> list[dict[str, list[int]]]:
+    """Tokenize rows after checking the template; rows whose answer is cut off entirely are an error."""
+    check_chat_template(tokenizer)
+    out = []
+    for i, row in enumerate(rows):
+        enc = encode_row(tokenizer, row, max_length)
+        if all(lbl == IGNORE_INDEX for lbl in enc["labels"]):
+            raise InputError(f"row {i + 1}: the prompt alone exceeds max_length={max_length}; raise it")
+        out.append(enc)
+    return out
