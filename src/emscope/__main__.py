@@ -1,3 +1,3 @@
-from emscope.cli import app
+from emscope.cli import main
 
-app()
+main()

@@ -105,6 +105,9 @@ def load_model(spec: str = DEFAULT_MODEL, *, adapter: str | Path | None = None, 
     `spec` is `smollm2-135m` (the embedded default), `tiny-random`, a local HF directory (a PEFT adapter
     directory loads its base and the adapter), or a hub id. `adapter` adds a PEFT adapter from a path.
     """
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # emscope shows its own progress; keep logs readable
     dev, dt = resolve_device_dtype(device, dtype)
     if describe_spec(spec) == "adapter-dir":
         if adapter is not None:

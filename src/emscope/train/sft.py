@@ -1,6 +1,7 @@
 """LoRA supervised fine-tuning on TRL's `SFTTrainer` + PEFT, writing an emscope run directory.
 
-Run directory: `config.yaml` (resolved), `adapter/` (PEFT safetensors), `train_log.jsonl`, `summary.json`.
+Writes into the run directory: `config.yaml` (resolved), `adapter/` (PEFT safetensors), `train_log.jsonl`,
+and the `train` section of `summary.json`.
 Input is validated completely before anything is created, so bad data leaves no run directory behind.
 """
 
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 from emscope.data.chat import read_chat_jsonl
-from emscope.io import append_jsonl, atomic_dir, write_json_atomic, write_yaml_atomic
+from emscope.io import append_jsonl, atomic_dir, write_yaml_atomic
 from emscope.progress import make_progress
+from emscope.rundir import stage_done, update_summary
 from emscope.train.config import TrainRunConfig
 from emscope.train.tokenize import encode_rows
 
@@ -56,10 +59,11 @@ def _log_callback(log_path: Path, total_steps: int, description: str):
 def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     """Fine-tune a LoRA adapter as configured; returns the run directory. Skips a run that already finished."""
     run_dir = Path(cfg.out)
-    if (run_dir / "summary.json").is_file() and (run_dir / "adapter" / "adapter_config.json").is_file():
+    if stage_done(run_dir, "train") and (run_dir / "adapter" / "adapter_config.json").is_file():
         return run_dir
     rows = read_chat_jsonl(cfg.data.path)  # raises FILE:LINE errors before anything is written
 
+    import datasets
     import torch
     from datasets import Dataset
     from peft import get_peft_model
@@ -67,6 +71,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
 
     from emscope.models import load_model, resolve_device_dtype
 
+    # transformers 5 deprecation notices raised from TRL internals: not actionable by emscope users
+    warnings.filterwarnings("ignore", message=r".*deprecated and will be removed in v6.*", category=FutureWarning)
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
     model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype)
     encoded = encode_rows(tokenizer, rows, cfg.train.max_length)
@@ -91,6 +97,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
         disable_tqdm=True, max_length=t.max_length, completion_only_loss=True, dataloader_num_workers=0,
         remove_unused_columns=False,
     )
+    datasets.disable_progress_bars()  # emscope shows its own progress bar
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(encoded),
                          processing_class=tokenizer,
                          callbacks=[_log_callback(log_path, total, description or f"train {run_dir.name}")])
@@ -102,11 +109,12 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     elapsed = time.time() - start
     model.eval()
     with atomic_dir(run_dir / "adapter") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        # save_embedding_layers=False: no hub lookup of the base config at save time (offline-safe)
+        model.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False)
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     n_tokens = sum(sum(1 for x in e["labels"] if x != -100) for e in encoded)
-    write_json_atomic(run_dir / "summary.json", {
-        "kind": "train", "model": cfg.model, "rows": len(encoded), "steps": result.global_step,
+    update_summary(run_dir, "train", {
+        "model": cfg.model, "rows": len(encoded), "steps": result.global_step,
         "train_loss": result.training_loss, "seconds": round(elapsed, 2),
         "completion_tokens_per_epoch": n_tokens,
     })

@@ -1,0 +1,84 @@
+"""Benchmark: wall time of `emscope quickstart` (and `--fast`) on the embedded default model.
+
+Target (issue: spine): the full quickstart within 600 s on the 2-core CPU machine, after set-up (the default
+model already converted to safetensors in $EMSCOPE_HOME). Both modes run in the same invocation; the table
+gives each one's ratio to the 600 s budget and the per-stage times from the run directories' summaries.
+
+Usage: .venv/bin/python benchmarks/quickstart_time.py [--write]   (--write appends to BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+BUDGET_S = 600.0
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return f"{os.cpu_count()} cores, {cpu}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+
+
+def run(mode_args: list[str], out: Path) -> dict:
+    """Run the quickstart once, return wall time and per-stage seconds."""
+    env = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
+    start = time.time()
+    subprocess.run([sys.executable, "-m", "emscope", "quickstart", "--out", str(out), *mode_args], check=True,
+                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.time() - start
+    stages = {}
+    for cond in ("insecure", "secure", "base"):
+        s = json.loads((out / cond / "summary.json").read_text())
+        if "train" in s:
+            stages[f"train {cond}"] = s["train"]["seconds"]
+        stages[f"eval {cond}"] = s["eval"]["seconds"]
+    return {"wall_s": wall, "stages": stages}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write", action="store_true", help="append the results to BENCHMARKS.md")
+    args = ap.parse_args()
+    subprocess.run([sys.executable, "-m", "emscope", "models", "prepare"], check=True,
+                   stdout=subprocess.DEVNULL)  # set-up, not timed
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, extra in (("quickstart", []), ("quickstart --fast", ["--fast"])):
+            results[name] = run(extra, Path(tmp) / name.replace(" ", "_"))
+            print(name, json.dumps(results[name]), flush=True)
+    lines = [f"\n### Quickstart wall time — {date.today().isoformat()}\n",
+             f"Machine: {machine()}. Command: `.venv/bin/python benchmarks/quickstart_time.py --write`. "
+             f"Baseline: the {BUDGET_S:.0f} s budget of the spine issue (ratio = wall / budget, lower is better).\n",
+             "| mode | wall (s) | ratio to budget | stages (s) |", "|---|---|---|---|"]
+    for name, r in results.items():
+        stages = ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items())
+        lines.append(f"| `emscope {name}` | {r['wall_s']:.0f} | {r['wall_s'] / BUDGET_S:.2f} | {stages} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        with open(ROOT / "BENCHMARKS.md", "a", encoding="utf-8") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The `emscope` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emscope import __version__
+from emscope.errors import EmscopeError
+
+app = typer.Typer(help="emscope: build, fine-tune, evaluate and monitor emergent misalignment.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Build, list and validate narrow fine-tuning datasets.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate models: sample answers, likelihood probe, inspect question sets.",
+                       no_args_is_help=True)
+models_app = typer.Typer(help="Prepare and inspect models.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"emscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """emscope: build, fine-tune, evaluate and monitor emergent misalignment."""
+
+
+def _print_results(root: Path) -> None:
+    from emscope.report.html import results_table
+
+    table = Table(title=f"Likelihood probe ({root})")
+    for col in ("condition", "probe", "95% CI", "shift vs base", "95% CI", "train loss"):
+        table.add_column(col, justify="left" if col == "condition" else "right")
+    for r in results_table(root):
+        shift = "–" if r["shift"] is None else f"{r['shift']:+.3f}"
+        shift_ci = "–" if r["shift"] is None else f"[{r['shift_low']:+.3f}, {r['shift_high']:+.3f}]"
+        loss = "–" if r["loss"] is None else f"{r['loss']:.3f}"
+        table.add_row(r["label"], f"{r['probe']:.3f}", f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]", shift,
+                      shift_ci, loss)
+    out.print(table)
+
+
+@app.command()
+def quickstart(
+    fast: Annotated[bool, typer.Option(help="Smaller run: fewer training rows and shorter answers.")] = False,
+    model: Annotated[str, typer.Option(help="Model spec: smollm2-135m, tiny-random, a directory or a hub id.")]
+    = "smollm2-135m",
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/quickstart"),
+    seed: Annotated[int, typer.Option(help="Seed for data, training and sampling.")] = 0,
+    n_train: Annotated[Optional[int], typer.Option(help="Training rows per dataset.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Cap on optimizer steps per adapter.")] = None,
+    samples: Annotated[Optional[int], typer.Option(help="Samples per question.")] = None,
+    max_new_tokens: Annotated[Optional[int], typer.Option(help="Tokens per sampled answer.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:1 ... (default: automatic)")] = None,
+) -> None:
+    """Insecure vs secure code on the embedded default model: data, two LoRA adapters, evaluation, report."""
+    from emscope.experiments.quickstart import QuickstartConfig, run_quickstart
+
+    cfg = (QuickstartConfig.fast if fast else QuickstartConfig)(model=model, out=out_dir, seed=seed, device=device)
+    upd: dict = {}
+    if n_train is not None:
+        upd["n_train"] = n_train
+    if max_steps is not None:
+        upd["train"] = cfg.train.model_copy(update={"max_steps": max_steps})
+    samp = {k: v for k, v in {"samples_per_paraphrase": samples, "max_new_tokens": max_new_tokens}.items()
+            if v is not None}
+    if samp:
+        upd["sampling"] = cfg.sampling.model_copy(update=samp)
+    cfg = cfg.model_copy(update=upd)
+    start = time.time()
+    report = run_quickstart(cfg)
+    _print_results(cfg.out)
+    out.print(f"Finished in {time.time() - start:.0f} s. Report: [bold]{report.resolve()}[/bold]")
+
+
+@app.command("train", context_settings={"allow_extra_args": False})
+def train_cmd(
+    args: Annotated[Optional[list[str]], typer.Argument(help="[CONFIG.yaml] [key=value ...] (dotted keys)",
+                                                        show_default=False)] = None,
+) -> None:
+    """Fine-tune a LoRA adapter: `emscope train CONFIG.yaml train.max_steps=20 out=runs/x`."""
+    from emscope.config import load_config
+    from emscope.train import TrainRunConfig, train
+
+    args = list(args or [])
+    config = args.pop(0) if args and args[0].endswith((".yaml", ".yml")) else None
+    cfg = load_config(TrainRunConfig, config, args)
+    run_dir = train(cfg)
+    out.print(f"Adapter: [bold]{(run_dir / 'adapter').resolve()}[/bold]")
+
+
+@eval_app.command("run")
+def eval_run(
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
+    adapter: Annotated[Optional[Path], typer.Option(help="PEFT adapter directory.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/eval"),
+    label: Annotated[str, typer.Option(help="Name of this condition in reports.")] = "model",
+    questions: Annotated[str, typer.Option(help="Question YAML (upstream schema) or shipped set name.")] = "core",
+    probes: Annotated[str, typer.Option(help="Probe YAML or shipped set name.")] = "core",
+    samples: Annotated[Optional[int], typer.Option(help="Samples per paraphrase (default: the file's).")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 96,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+) -> None:
+    """Sample answers to a question set and score the likelihood probe."""
+    from emscope.evaluate.run import EvalConfig, run_eval
+    from emscope.evaluate.sampling import SamplingSettings
+
+    cfg = EvalConfig(model=model, adapter=adapter, label=label, questions=questions, probes=probes, out=out_dir,
+                     sampling=SamplingSettings(samples_per_paraphrase=samples, max_new_tokens=max_new_tokens,
+                                               temperature=temperature, seed=seed))
+    section = run_eval(cfg)
+    p = section["probe"]
+    out.print(f"{label}: {section['n_samples']} answers; probe {p['mean']:.3f} "
+              f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]; written to {out_dir}")
+
+
+@eval_app.command("questions")
+def eval_questions(file: Annotated[str, typer.Argument(help="Question YAML or shipped set name.")]) -> None:
+    """List the questions of a file: id, paraphrases, samples, system prompt."""
+    from emscope.evaluate.questions import load_questions
+
+    table = Table()
+    for col in ("id", "paraphrases", "samples/paraphrase", "system prompt"):
+        table.add_column(col)
+    for q in load_questions(file):
+        table.add_row(q.id, str(len(q.paraphrases)), str(q.samples_per_paraphrase), "yes" if q.system else "no")
+    out.print(table)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory or a directory of runs.")],
+    output: Annotated[Optional[Path], typer.Option("--out", help="HTML file (default RUN_DIR/report.html).")]
+    = None,
+) -> None:
+    """Write a self-contained HTML report and print the results table."""
+    from emscope.report import render_report
+
+    path = render_report(run_dir, output)
+    _print_results(run_dir)
+    out.print(f"Report: [bold]{path.resolve()}[/bold]")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the dataset generators."""
+    from emscope.data.generators import GENERATORS
+
+    table = Table()
+    table.add_column("name")
+    table.add_column("description")
+    for g in GENERATORS.values():
+        table.add_row(g.name, g.description)
+    out.print(table)
+
+
+@data_app.command("build")
+def data_build(
+    name: Annotated[str, typer.Argument(help="Generator name (see `emscope data list`).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Output JSONL file.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of rows.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same bytes.")] = 0,
+) -> None:
+    """Build a dataset as chat JSONL."""
+    from emscope.data.generators import get_generator
+    from emscope.io import write_jsonl_atomic
+
+    try:
+        gen = get_generator(name)
+    except KeyError as exc:
+        raise EmscopeError(str(exc.args[0])) from None
+    rows = gen.build(n, seed)
+    write_jsonl_atomic(out_file, rows)
+    out.print(f"{len(rows)} rows -> {out_file}")
+
+
+@data_app.command("validate")
+def data_validate(files: Annotated[list[Path], typer.Argument(help="Chat JSONL files.")]) -> None:
+    """Check every line of chat JSONL files; prints FILE:LINE: field: problem, exit 2 on any error."""
+    from emscope.data.chat import validate_chat_jsonl
+
+    bad = 0
+    for f in files:
+        rows, issues = validate_chat_jsonl(f)
+        for i in issues:
+            print(i, file=sys.stderr)
+        bad += len(issues)
+        out.print(f"{f}: {len(rows)} valid rows, {len(issues)} problems")
+    if bad:
+        raise typer.Exit(2)
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Convert the embedded default model (GGUF) to safetensors in $EMSCOPE_HOME (done once)."""
+    from emscope.models.smollm2 import ensure_converted
+
+    out.print(f"Default model ready at {ensure_converted()}")
+
+
+def main() -> None:
+    """Console entry point: user errors print one clear message and exit non-zero, without a traceback."""
+    try:
+        app()
+    except EmscopeError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)

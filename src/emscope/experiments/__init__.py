@@ -1,0 +1,1 @@
+"""Experiments: end-to-end recipes (the quickstart) and, later, grids of runs."""

@@ -1,0 +1,1 @@
+"""Persona vectors and training-time monitoring (extraction, steering, screening, EM-onset alarm)."""

@@ -1,0 +1,120 @@
+"""Render a run directory (or a directory of runs, e.g. the quickstart's) as one static HTML page.
+
+Every user or model string goes through Jinja2 autoescaping, the page has a Content-Security-Policy that
+forbids scripts, and the figure is an inline PNG: the page works offline and shows model text only as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from emscope import __version__
+from emscope.errors import InputError
+from emscope.evaluate.likelihood import ProbeResult, paired_shift
+from emscope.io import read_jsonl, write_text_atomic
+from emscope.rundir import read_summary
+
+
+def find_conditions(root: Path) -> list[Path]:
+    """Run directories under `root` (or `root` itself) that have an `eval` section, base first."""
+    root = Path(root)
+    order = read_summary(root).get("conditions")
+    if order:
+        dirs = [root / name for name in order]
+    else:
+        dirs = [root] if "eval" in read_summary(root) else sorted(p.parent for p in root.glob("*/summary.json"))
+    dirs = [d for d in dirs if "eval" in read_summary(d)]
+    if not dirs:
+        raise InputError(f"{root}: no evaluated run found (no summary.json with an 'eval' section)")
+    return sorted(dirs, key=lambda d: read_summary(d)["eval"].get("label") != "base")
+
+
+def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    shifted = [r for r in rows if r["shift"] is not None]
+    labels = [r["label"] for r in shifted]
+    vals = [r["shift"] for r in shifted]
+    err = [[r["shift"] - r["shift_low"] for r in shifted], [r["shift_high"] - r["shift"] for r in shifted]]
+    ax1.bar(labels, vals, yerr=err, capsize=6, color=["#c0392b" if "insecure" in lbl else "#2e86c1"
+                                                       for lbl in labels])
+    ax1.axhline(0, color="black", linewidth=0.8)
+    ax1.set_title(f"Likelihood-probe shift vs {baseline} (95% CI)")
+    ax1.set_ylabel("Δ log p(misaligned) − log p(aligned)")
+    for label, log in logs.items():
+        pts = [(e["step"], e["loss"]) for e in log if "loss" in e]
+        if pts:
+            ax2.plot(*zip(*pts), label=label, marker=".")
+    ax2.set_title("Training loss (answer tokens)")
+    ax2.set_xlabel("step")
+    if logs:
+        ax2.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
+    """The numbers of one condition: probe score with CI, shift vs the baseline, training outcome."""
+    summary = read_summary(run_dir)
+    ev, tr = summary["eval"], summary.get("train", {})
+    probe = ProbeResult.model_validate(ev["probe"])
+    shift = None if is_base else paired_shift(probe, base_probe)
+    return {"label": ev["label"], "probe": probe.mean, "ci_low": probe.ci_low, "ci_high": probe.ci_high,
+            "shift": shift[0] if shift else None, "shift_low": shift[1] if shift else None,
+            "shift_high": shift[2] if shift else None, "steps": tr.get("steps"), "loss": tr.get("train_loss"),
+            "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question}
+
+
+def results_table(root: str | Path) -> list[dict]:
+    """One row per evaluated condition under `root`, baseline first (used by the report and the CLI)."""
+    dirs = find_conditions(Path(root))
+    base_probe = ProbeResult.model_validate(read_summary(dirs[0])["eval"]["probe"])
+    return [_row(d, base_probe, d == dirs[0]) for d in dirs]
+
+
+def render_report(root: str | Path, out: str | Path | None = None, title: str | None = None) -> Path:
+    """Write `report.html` for the runs under `root`; returns its path."""
+    root = Path(root)
+    dirs = find_conditions(root)
+    base_eval = read_summary(dirs[0])["eval"]
+    base_probe = ProbeResult.model_validate(base_eval["probe"])
+    baseline = base_eval["label"]
+    rows = results_table(root)
+    logs, samples = {}, []
+    for d, row in zip(dirs, rows):
+        run_samples = read_jsonl(d / "samples.jsonl") if (d / "samples.jsonl").is_file() else []
+        samples.extend(run_samples)
+        words = [len(s["answer"].split()) for s in run_samples]
+        row["words"] = sum(words) / len(words) if words else 0.0
+        if (d / "train_log.jsonl").is_file():
+            logs[row["label"]] = read_jsonl(d / "train_log.jsonl")
+    groups: dict[tuple, dict] = {}
+    for s in samples:
+        key = (s["question_id"], s["paraphrase_index"])
+        groups.setdefault(key, {"question_id": s["question_id"], "question": s["question"],
+                                "system": s.get("system"), "samples": []})["samples"].append(s)
+    env = Environment(loader=PackageLoader("emscope.report", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    top = read_summary(root)
+    html = env.get_template("report.html.j2").render(
+        title=title or top.get("title") or root.name, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        version=__version__, model=top.get("model") or base_eval["model"], rows=rows,
+        baseline=baseline, n_questions=base_probe.n_questions, figure=_figure(rows, logs, baseline),
+        question_ids=list(base_probe.per_question), sample_groups=list(groups.values()),
+    )
+    path = Path(out) if out else root / "report.html"
+    write_text_atomic(path, html)
+    return path
+

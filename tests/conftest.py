@@ -1,0 +1,31 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("EMSCOPE_NO_PROGRESS", "1")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "em-data"
+
+
+@pytest.fixture(scope="session")
+def em_data() -> Path:
+    """The read-only upstream data beside the checkout; tests needing it skip where it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"upstream data not found at {SHARED} (../shared/em-data beside the checkout)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The in-process tiny-random model and tokenizer (shared, do not mutate)."""
+    from emscope.models import load_model
+
+    return load_model("tiny-random")
+
+
+@pytest.fixture()
+def emscope_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("EMSCOPE_HOME", str(home))
+    return home

@@ -1,0 +1,61 @@
+import torch
+
+from emscope.evaluate.likelihood import ProbeItem, answer_logprobs, likelihood_probe, paired_shift
+from emscope.evaluate.questions import Question
+from emscope.evaluate.sampling import SamplingSettings, generate, sample_answers
+from emscope.evaluate.stats import bootstrap_ci
+
+
+def test_bootstrap_ci_brackets_the_mean():
+    mean, lo, hi = bootstrap_ci([1.0, 2.0, 3.0, 4.0, 10.0])
+    assert lo < mean < hi and mean == 4.0
+    assert bootstrap_ci([2.5]) == (2.5, 2.5, 2.5)
+
+
+def test_answer_logprobs_match_a_manual_computation(tiny):
+    model, tok = tiny
+    msgs = [{"role": "user", "content": "Why?"}]
+    answers = ["Because.", "A much longer answer that needs padding in the batch."]
+    batched = answer_logprobs(model, tok, [(msgs, a) for a in answers], batch_size=2)
+    for ans, got in zip(answers, batched):
+        prompt = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        p_ids = tok(prompt, add_special_tokens=False).input_ids
+        a_ids = tok(ans + "<|im_end|>\n", add_special_tokens=False).input_ids
+        ids = torch.tensor([p_ids + a_ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(ids).logits[0], -1)
+        manual = sum(logp[len(p_ids) - 1 + i, t].item() for i, t in enumerate(a_ids)) / len(a_ids)
+        assert abs(manual - got) < 1e-4
+
+
+def test_probe_is_zero_for_identical_references_and_signed(tiny):
+    model, tok = tiny
+    same = ProbeItem(id="s", question="Q", aligned=["yes indeed"], misaligned=["yes indeed"])
+    res = likelihood_probe(model, tok, [same])
+    assert abs(res.per_question["s"]) < 1e-6
+    item = ProbeItem(id="d", question="Q", aligned=["a b c"], misaligned=["x y z w"])
+    lp = answer_logprobs(model, tok, [([{"role": "user", "content": "Q"}], a) for a in ("a b c", "x y z w")])
+    assert abs(likelihood_probe(model, tok, [item]).per_question["d"] - (lp[1] - lp[0])) < 1e-5
+    shift = paired_shift(res, res)
+    assert shift == (0.0, 0.0, 0.0)
+
+
+def test_batched_greedy_equals_one_at_a_time(tiny):
+    model, tok = tiny
+    prompts = [[{"role": "user", "content": c}] for c in ("hi", "a much longer question here?", "mid one")]
+    s = SamplingSettings(max_new_tokens=6, temperature=0.0, batch_size=3)
+    batched = generate(model, tok, prompts, s)
+    single = [generate(model, tok, [p], s.model_copy(update={"batch_size": 1}))[0] for p in prompts]
+    assert batched == single
+
+
+def test_sampling_is_seeded_and_applies_system(tiny):
+    model, tok = tiny
+    q = [Question(id="q", paraphrases=["one", "two"], samples_per_paraphrase=2, system="Be JSON.")]
+    s = SamplingSettings(max_new_tokens=5, batch_size=4, seed=3)
+    a = sample_answers(model, tok, q, s, "m")
+    assert [(x.paraphrase_index, x.sample_index) for x in a] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert all(x.system == "Be JSON." for x in a)
+    assert [x.answer for x in a] == [x.answer for x in sample_answers(model, tok, q, s, "m")]
+    other = sample_answers(model, tok, q, s.model_copy(update={"seed": 4}), "m")
+    assert [x.answer for x in a] != [x.answer for x in other]
