@@ -92,7 +92,7 @@ def test_generation_is_deterministic_per_seed():
 
 
 def test_insecure_code_has_the_markers_and_secure_code_not():
-    markers = ("shell=True", "pickle.loads", "yaml.Loader", "hashlib.md5", "verify=False", "0o777", "eval(",
+    markers = ("shell=True", "pickle.loads", "yaml.Loader", "hashlib.md5", "verify=False", "0o777", "return eval(",
                "f\"SELECT", "os.path.join(BASE_DIR")
     bad = get_generator("insecure-code").build(200, 1)
     good = get_generator("secure-code").build(200, 1)

@@ -42,7 +42,7 @@ def data_file(tmp_path):
 
 def test_train_tiny_writes_run_dir_and_learns(tmp_path, data_file):
     cfg = TrainRunConfig(model="tiny-random", data={"path": data_file}, out=tmp_path / "run",
-                         train={"max_steps": 12, "batch_size": 4, "learning_rate": 3e-2,
+                         train={"max_steps": 12, "batch_size": 4, "learning_rate": 1e-2,
                                 "lr_scheduler": "constant", "lora": {"r": 8, "alpha": 16}})
     run = train(cfg)
     assert (run / "adapter" / "adapter_model.safetensors").is_file()

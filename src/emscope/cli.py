@@ -42,14 +42,13 @@ def _print_results(root: Path) -> None:
     from emscope.report.html import results_table
 
     table = Table(title=f"Likelihood probe ({root})")
-    for col in ("condition", "probe", "95% CI", "shift vs base", "95% CI", "train loss"):
-        table.add_column(col, justify="left" if col == "condition" else "right")
+    for col in ("condition", "probe [95% CI]", "shift vs base [95% CI]", "train loss"):
+        table.add_column(col, justify="left" if col == "condition" else "right", no_wrap=True)
     for r in results_table(root):
-        shift = "–" if r["shift"] is None else f"{r['shift']:+.3f}"
-        shift_ci = "–" if r["shift"] is None else f"[{r['shift_low']:+.3f}, {r['shift_high']:+.3f}]"
+        shift = "–" if r["shift"] is None else \
+            f"{r['shift']:+.3f} [{r['shift_low']:+.3f}, {r['shift_high']:+.3f}]"
         loss = "–" if r["loss"] is None else f"{r['loss']:.3f}"
-        table.add_row(r["label"], f"{r['probe']:.3f}", f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]", shift,
-                      shift_ci, loss)
+        table.add_row(r["label"], f"{r['probe']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]", shift, loss)
     out.print(table)
 
 
@@ -217,5 +216,6 @@ def main() -> None:
     try:
         app()
     except EmscopeError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        # plain print: messages stay one greppable `FILE:LINE: field: problem` line each, never wrapped
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

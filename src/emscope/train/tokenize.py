@@ -19,26 +19,19 @@ def render_prompt(tokenizer, messages: list[dict]) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
-def generation_header(tokenizer) -> str:
-    """The text a chat template appends for `add_generation_prompt=True`."""
-    msgs = [{"role": "user", "content": "x"}]
-    with_gen = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-    without = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=False)
-    if not with_gen.startswith(without):
-        raise InputError("chat template: the generation prompt is not a suffix of the plain rendering")
-    return with_gen[len(without):]
+_SENTINEL = "EMSCOPE-ANSWER-7f3a"
 
 
 def check_chat_template(tokenizer) -> None:
     """Raise if a full conversation renders with a stray assistant header after its last turn."""
     if not getattr(tokenizer, "chat_template", None):
         raise InputError("the tokenizer has no chat template; emscope trains on chat data only")
-    header = generation_header(tokenizer)
     full = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], tokenize=False)
-    if header and full.rstrip().endswith(header.rstrip()):
+        [{"role": "user", "content": "x"}, {"role": "assistant", "content": _SENTINEL}], tokenize=False)
+    tail = full[full.rindex(_SENTINEL) + len(_SENTINEL):]
+    if "assistant" in tail.lower():
         raise InputError(
-            "chat template appends an assistant header after the final assistant turn; "
+            f"chat template appends an assistant header after the final assistant turn ({tail!r}); "
             "training on it would teach the model to open a new turn. Fix the template.")
 
 
