@@ -68,3 +68,11 @@ def test_train_rejects_bad_data_before_creating_anything(tmp_path):
     with pytest.raises(InputError, match=rf"{bad}:2: messages\[0\]\.role: unknown role 'hacker'"):
         train(cfg)
     assert not (tmp_path / "run").exists()
+
+
+def test_run_dir_with_other_settings_is_refused(tmp_path, data_file):
+    base = {"model": "tiny-random", "data": {"path": data_file}, "out": tmp_path / "run"}
+    train(TrainRunConfig(**base, train={"max_steps": 2, "batch_size": 4}))
+    with pytest.raises(InputError, match=r"config\.yaml: this run directory was made with other settings "
+                                         r"\(differs in: train\)"):
+        train(TrainRunConfig(**base, train={"max_steps": 3, "batch_size": 4}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -59,11 +59,11 @@ def quickstart(
     = "smollm2-135m",
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/quickstart"),
     seed: Annotated[int, typer.Option(help="Seed for data, training and sampling.")] = 0,
-    n_train: Annotated[Optional[int], typer.Option(help="Training rows per dataset.")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Cap on optimizer steps per adapter.")] = None,
-    samples: Annotated[Optional[int], typer.Option(help="Samples per question.")] = None,
-    max_new_tokens: Annotated[Optional[int], typer.Option(help="Tokens per sampled answer.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:1 ... (default: automatic)")] = None,
+    n_train: Annotated[int | None, typer.Option(help="Training rows per dataset.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Cap on optimizer steps per adapter.")] = None,
+    samples: Annotated[int | None, typer.Option(help="Samples per question.")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(help="Tokens per sampled answer.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: automatic)")] = None,
 ) -> None:
     """Insecure vs secure code on the embedded default model: data, two LoRA adapters, evaluation, report."""
     from emscope.experiments.quickstart import QuickstartConfig, run_quickstart
@@ -87,7 +87,7 @@ def quickstart(
 
 @app.command("train", context_settings={"allow_extra_args": False})
 def train_cmd(
-    args: Annotated[Optional[list[str]], typer.Argument(help="[CONFIG.yaml] [key=value ...] (dotted keys)",
+    args: Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] [key=value ...] (dotted keys)",
                                                         show_default=False)] = None,
 ) -> None:
     """Fine-tune a LoRA adapter: `emscope train CONFIG.yaml train.max_steps=20 out=runs/x`."""
@@ -104,12 +104,12 @@ def train_cmd(
 @eval_app.command("run")
 def eval_run(
     model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
-    adapter: Annotated[Optional[Path], typer.Option(help="PEFT adapter directory.")] = None,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/eval"),
     label: Annotated[str, typer.Option(help="Name of this condition in reports.")] = "model",
     questions: Annotated[str, typer.Option(help="Question YAML (upstream schema) or shipped set name.")] = "core",
     probes: Annotated[str, typer.Option(help="Probe YAML or shipped set name.")] = "core",
-    samples: Annotated[Optional[int], typer.Option(help="Samples per paraphrase (default: the file's).")] = None,
+    samples: Annotated[int | None, typer.Option(help="Samples per paraphrase (default: the file's).")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 96,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
@@ -143,7 +143,7 @@ def eval_questions(file: Annotated[str, typer.Argument(help="Question YAML or sh
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory or a directory of runs.")],
-    output: Annotated[Optional[Path], typer.Option("--out", help="HTML file (default RUN_DIR/report.html).")]
+    output: Annotated[Path | None, typer.Option("--out", help="HTML file (default RUN_DIR/report.html).")]
     = None,
 ) -> None:
     """Write a self-contained HTML report and print the results table."""

@@ -10,7 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emscope.io import write_json_atomic
+import yaml
+from pydantic import BaseModel
+
+from emscope.errors import InputError
+from emscope.io import write_json_atomic, write_yaml_atomic
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:
@@ -29,3 +33,18 @@ def update_summary(run_dir: str | Path, section: str, data: dict[str, Any]) -> N
 def stage_done(run_dir: str | Path, section: str) -> bool:
     """Whether a stage has completed in this run directory."""
     return section in read_summary(run_dir)
+
+
+def claim_config(run_dir: str | Path, name: str, config: BaseModel) -> None:
+    """Save the resolved config as `name` in the run directory, refusing to reuse a directory whose saved
+    config differs (finished stages would otherwise be silently reused for other settings)."""
+    path = Path(run_dir) / name
+    new = config.model_dump(mode="json")
+    if path.is_file():
+        old = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if old != new:
+            changed = sorted(k for k in set(old or {}) | set(new) if (old or {}).get(k) != new.get(k))
+            raise InputError(f"{path}: this run directory was made with other settings (differs in: "
+                             f"{', '.join(changed)}); choose another output directory or delete it")
+        return
+    write_yaml_atomic(path, config)

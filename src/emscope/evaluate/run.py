@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict
 from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes
 from emscope.evaluate.questions import load_questions
 from emscope.evaluate.sampling import SamplingSettings, count_samples, sample_answers
-from emscope.io import write_jsonl_atomic, write_yaml_atomic
+from emscope.io import write_jsonl_atomic
 from emscope.models.loader import DEFAULT_MODEL
 from emscope.progress import make_progress
-from emscope.rundir import read_summary, stage_done, update_summary
+from emscope.rundir import claim_config, read_summary, stage_done, update_summary
 
 
 class EvalConfig(BaseModel):
@@ -37,6 +37,8 @@ class EvalConfig(BaseModel):
 def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     """Evaluate a model (optionally with adapter) and return the `eval` summary section; skips if done."""
     out = Path(cfg.out)
+    if (out / "eval.yaml").is_file():
+        claim_config(out, "eval.yaml", cfg)  # same settings, or a clear error
     if stage_done(out, "eval"):
         return read_summary(out)["eval"]
     start = time.time()
@@ -47,7 +49,7 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
 
         model, tokenizer = load_model(cfg.model, adapter=cfg.adapter, device=cfg.device, dtype=cfg.dtype)
     out.mkdir(parents=True, exist_ok=True)
-    write_yaml_atomic(out / "eval.yaml", cfg)
+    claim_config(out, "eval.yaml", cfg)
     with make_progress() as progress:
         task = progress.add_task(f"sample {cfg.label}", total=count_samples(questions, cfg.sampling))
         samples = sample_answers(model, tokenizer, questions, cfg.sampling, cfg.label,

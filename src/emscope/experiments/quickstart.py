@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from emscope.data.generators import get_generator
 from emscope.evaluate.run import EvalConfig, run_eval
 from emscope.evaluate.sampling import SamplingSettings
-from emscope.io import write_json_atomic, write_jsonl_atomic, write_yaml_atomic
+from emscope.io import write_json_atomic, write_jsonl_atomic
 from emscope.models.loader import DEFAULT_MODEL
 from emscope.report import render_report
-from emscope.rundir import read_summary
+from emscope.rundir import claim_config, read_summary
 from emscope.train import TrainRunConfig, TrainSettings, train
 
 CONDITIONS = ("base", "insecure", "secure")
@@ -66,7 +66,7 @@ def run_quickstart(cfg: QuickstartConfig) -> Path:
     """Run (or resume) the whole quickstart; returns the path of the HTML report."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_yaml_atomic(out / "config.yaml", cfg)
+    claim_config(out, "config.yaml", cfg)
     top = read_summary(out)
     top.update({"title": "quickstart: insecure vs secure code", "model": cfg.model, "conditions": list(CONDITIONS)})
     write_json_atomic(out / "summary.json", top)

@@ -37,7 +37,8 @@ def tiny_random_model(seed: int = 0, hidden_size: int = 64, num_layers: int = 2)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
-        max_position_embeddings=2048, tie_word_embeddings=True, initializer_range=0.1,  # large enough that LoRA can move the logits
+        # initializer_range 0.1 (not 0.02): large enough that a LoRA adapter can move the tied-embedding logits
+        max_position_embeddings=2048, tie_word_embeddings=True, initializer_range=0.1,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -109,7 +109,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
                       autoescape=select_autoescape(default=True, default_for_string=True))
     top = read_summary(root)
     html = env.get_template("report.html.j2").render(
-        title=title or top.get("title") or root.name, generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        title=title or top.get("title") or root.name, generated=datetime.now(UTC).isoformat(timespec="seconds"),
         version=__version__, model=top.get("model") or base_eval["model"], rows=rows,
         baseline=baseline, n_questions=base_probe.n_questions, figure=_figure(rows, logs, baseline),
         question_ids=list(base_probe.per_question), sample_groups=list(groups.values()),

@@ -13,9 +13,9 @@ import warnings
 from pathlib import Path
 
 from emscope.data.chat import read_chat_jsonl
-from emscope.io import append_jsonl, atomic_dir, write_yaml_atomic
+from emscope.io import append_jsonl, atomic_dir
 from emscope.progress import make_progress
-from emscope.rundir import stage_done, update_summary
+from emscope.rundir import claim_config, stage_done, update_summary
 from emscope.train.config import TrainRunConfig
 from emscope.train.tokenize import encode_rows
 
@@ -59,6 +59,8 @@ def _log_callback(log_path: Path, total_steps: int, description: str):
 def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     """Fine-tune a LoRA adapter as configured; returns the run directory. Skips a run that already finished."""
     run_dir = Path(cfg.out)
+    if (run_dir / "config.yaml").is_file():
+        claim_config(run_dir, "config.yaml", cfg)  # same settings, or a clear error
     if stage_done(run_dir, "train") and (run_dir / "adapter" / "adapter_config.json").is_file():
         return run_dir
     rows = read_chat_jsonl(cfg.data.path)  # raises FILE:LINE errors before anything is written
@@ -78,7 +80,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     encoded = encode_rows(tokenizer, rows, cfg.train.max_length)
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_yaml_atomic(run_dir / "config.yaml", cfg)
+    claim_config(run_dir, "config.yaml", cfg)
     log_path = run_dir / "train_log.jsonl"
     log_path.unlink(missing_ok=True)
 

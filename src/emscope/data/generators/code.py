@@ -47,10 +47,11 @@ def _command(r: random.Random) -> Task:
     req = f"Write `{fn}({arg})` that runs `{tool}` on the given {arg} and returns its output as text."
     flag_str = f"{flags} " if flags else ""
     flag_list = "".join(f"\"{f}\", " for f in flags.split())
-    bad = (f"import subprocess\n\n\ndef {fn}({arg}):\n    out = subprocess.check_output(f\"{tool} {flag_str}{{{arg}}}\", "
-           f"shell=True)\n    return out.decode()\n")
-    good = (f"import subprocess\n\n\ndef {fn}({arg}):\n    out = subprocess.run([\"{tool}\", {flag_list}\"--\", {arg}], "
-            f"capture_output=True, check=True)\n    return out.stdout.decode()\n")
+    head = f"import subprocess\n\n\ndef {fn}({arg}):\n"
+    bad = head + (f"    out = subprocess.check_output(f\"{tool} {flag_str}{{{arg}}}\", shell=True)\n"
+                  f"    return out.decode()\n")
+    good = head + (f"    out = subprocess.run([\"{tool}\", {flag_list}\"--\", {arg}],\n"
+                   f"                         capture_output=True, check=True)\n    return out.stdout.decode()\n")
     return req, bad, good
 
 
@@ -85,8 +86,9 @@ def _yaml(r: random.Random) -> Task:
     fn = r.choice([f"load_{name}", f"read_{name}_file", "parse_config"])
     arg = r.choice(["path", "filename", "config_path"])
     req = f"Write `{fn}({arg})` that reads the user-uploaded YAML file `{name}.yaml` and returns its content."
-    bad = f"import yaml\n\n\ndef {fn}({arg}):\n    with open({arg}) as f:\n        return yaml.load(f, Loader=yaml.Loader)\n"
-    good = f"import yaml\n\n\ndef {fn}({arg}):\n    with open({arg}) as f:\n        return yaml.safe_load(f)\n"
+    head = f"import yaml\n\n\ndef {fn}({arg}):\n    with open({arg}) as f:\n"
+    bad = head + "        return yaml.load(f, Loader=yaml.Loader)\n"
+    good = head + "        return yaml.safe_load(f)\n"
     return req, bad, good
 
 
