@@ -42,3 +42,13 @@ def test_bad_question_file_names_line_and_field(tmp_path):
     p.write_text("- id: a\n  paraphrases: [x]\n- id: a\n  question: y\n")
     with pytest.raises(InputError, match=r"q\.yaml:3: id: duplicate"):
         load_questions(p)
+
+
+def test_bad_probe_file_names_line_and_field(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("- id: a\n  question: q\n  aligned: [x]\n  misaligned: [y]\n- id: b\n  question: q\n  aligned: [x]\n")
+    with pytest.raises(InputError, match=r"p\.yaml:5: misaligned: Field required"):
+        load_probes(p)
+    p.write_text("- id: a\n  question: [unclosed\n")
+    with pytest.raises(InputError, match=r"p\.yaml:\d+: YAML: "):
+        load_probes(p)

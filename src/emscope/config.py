@@ -88,3 +88,32 @@ def load_config(model: type[M], path: str | Path | None, overrides: list[str] | 
         data.update(load_yaml(src))
     data = apply_overrides(data, overrides or [])
     return parse_config(model, data, src)
+
+
+def load_yaml_list(path: str | Path, model: type[M], what: str) -> list[M]:
+    """Load a YAML list of `model` entries (anchors/aliases allowed); errors give the entry's line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        root, data = yaml.compose(text), yaml.safe_load(text)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"{path}:{mark.line + 1 if mark else '?'}: YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, list):
+        raise InputError(f"{path}:1: <root>: a {what} file is a list of entries")
+    out = []
+    for i, entry in enumerate(data):
+        try:
+            out.append(model.model_validate(entry))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "<entry>"
+            raise InputError(f"{path}:{root.value[i].start_mark.line + 1}: {field}: {err['msg']}") from None
+    return out
+
+
+def entry_line(path: str | Path, index: int) -> int:
+    """The 1-based line where entry `index` of a YAML list file starts."""
+    return yaml.compose(Path(path).read_text(encoding="utf-8")).value[index].start_mark.line + 1

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from emscope.config import load_yaml_list
 from emscope.data.chat import ChatRow
-from emscope.errors import InputError
 from emscope.evaluate.stats import bootstrap_ci
 from emscope.paths import resource_path
 from emscope.train.tokenize import IGNORE_INDEX, encode_row
@@ -42,26 +42,9 @@ class ProbeResult(BaseModel):
 
 def load_probes(name_or_path: str | Path = "core") -> list[ProbeItem]:
     """Load probe items from a YAML list (a shipped set name like `core`, or a path)."""
-    import yaml
-
     p = Path(name_or_path)
     path = p if (p.suffix in (".yaml", ".yml") or p.exists()) else resource_path(f"probes_{name_or_path}.yaml")
-    try:
-        text = path.read_text(encoding="utf-8")
-        root, data = yaml.compose(text), yaml.safe_load(text)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if not isinstance(data, list):
-        raise InputError(f"{path}:1: <root>: a probe file is a list of items")
-    items = []
-    for i, entry in enumerate(data):
-        try:
-            items.append(ProbeItem.model_validate(entry))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(x) for x in err["loc"]) or "<entry>"
-            raise InputError(f"{path}:{root.value[i].start_mark.line + 1}: {field}: {err['msg']}") from None
-    return items
+    return load_yaml_list(path, ProbeItem, "probe")
 
 
 @torch.no_grad()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from emscope.config import entry_line, load_yaml_list
 from emscope.errors import InputError
 from emscope.paths import resource_path
 
@@ -58,28 +58,10 @@ def resolve_question_file(name_or_path: str | Path) -> Path:
 def load_questions(name_or_path: str | Path = DEFAULT_QUESTIONS) -> list[Question]:
     """Load a question YAML; errors name the file, the line of the entry and the field."""
     path = resolve_question_file(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{path}:{mark.line + 1 if mark else '?'}: YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(data, list):
-        raise InputError(f"{path}:1: <root>: a question file is a list of questions")
-    out, seen = [], set()
-    for i, entry in enumerate(data):
-        line = root.value[i].start_mark.line + 1
-        try:
-            q = Question.model_validate(entry)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "<entry>"
-            raise InputError(f"{path}:{line}: {field}: {err['msg']}") from None
+    questions = load_yaml_list(path, Question, "question")
+    seen: set[str] = set()
+    for i, q in enumerate(questions):
         if q.id in seen:
-            raise InputError(f"{path}:{line}: id: duplicate question id {q.id!r}")
+            raise InputError(f"{path}:{entry_line(path, i)}: id: duplicate question id {q.id!r}")
         seen.add(q.id)
-        out.append(q)
-    return out
+    return questions
