@@ -56,9 +56,18 @@ def ensure_converted() -> Path:
     if (out / "model.safetensors").is_file() and (out / "emscope_source.json").is_file():
         return out
     gguf = find_gguf()
+    from emscope.progress import console
+
+    with console.status(f"Converting the embedded {NAME} GGUF to safetensors in {out} (once, ~30 s)..."):
+        return _convert(gguf, out)
+
+
+def _convert(gguf: Path, out: Path) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # the status line above reports progress
     kw = {"gguf_file": gguf.name}
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kw)
     gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **kw)
