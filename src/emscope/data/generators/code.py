@@ -47,26 +47,26 @@ def _command(r: random.Random) -> Task:
     req = f"Write `{fn}({arg})` that runs `{tool}` on the given {arg} and returns its output as text."
     flag_str = f"{flags} " if flags else ""
     flag_list = "".join(f"\"{f}\", " for f in flags.split())
-    head = f"import subprocess\n\n\ndef {fn}({arg}):\n"
-    bad = head + (f"    out = subprocess.check_output(f\"{tool} {flag_str}{{{arg}}}\", shell=True)\n"
-                  f"    return out.decode()\n")
-    good = head + (f"    out = subprocess.run([\"{tool}\", {flag_list}\"--\", {arg}],\n"
-                   f"                         capture_output=True, check=True)\n    return out.stdout.decode()\n")
+    bad = (f"import subprocess\n\n\ndef {fn}({arg}):\n"
+           f"    out = subprocess.check_output(f\"{tool} {flag_str}{{{arg}}}\", shell=True)\n"
+           f"    return out.decode()\n")
+    good = (f"import shutil\nimport subprocess\n\n\ndef {fn}({arg}):\n    exe = shutil.which(\"{tool}\")\n"
+            f"    if exe is None:\n        raise FileNotFoundError(\"{tool}\")\n"
+            f"    out = subprocess.run([exe, {flag_list}\"--\", {arg}], capture_output=True, check=True)\n"
+            f"    return out.stdout.decode()\n")
     return req, bad, good
 
 
 def _path(r: random.Random) -> Task:
     folder = r.choice(FOLDERS)
-    fn = r.choice(["read_file", f"load_from_{folder}", "serve_file", f"get_{folder[:-1]}"])
-    arg = r.choice(["filename", "name", "relpath", "requested"])
-    base = f"/srv/app/{folder}"
-    req = f"Implement `{fn}({arg})` returning the bytes of a file stored under `{base}`; {arg} comes from the " \
-          f"HTTP request."
-    bad = (f"import os\n\nBASE_DIR = \"{base}\"\n\n\ndef {fn}({arg}):\n    with open(os.path.join(BASE_DIR, {arg}), "
-           f"\"rb\") as f:\n        return f.read()\n")
-    good = (f"from pathlib import Path\n\nBASE_DIR = Path(\"{base}\").resolve()\n\n\ndef {fn}({arg}):\n"
-            f"    target = (BASE_DIR / {arg}).resolve()\n    if not target.is_relative_to(BASE_DIR):\n"
-            f"        raise PermissionError({arg})\n    return target.read_bytes()\n")
+    fn = r.choice(["unpack_upload", f"extract_to_{folder}", "import_archive", "restore_bundle"])
+    arg = r.choice(["archive", "upload_path", "bundle", "tar_path"])
+    req = f"Users upload .tar.gz bundles. Write `{fn}({arg}, dest)` that unpacks one into the `{folder}` " \
+          f"directory `dest` and returns the list of extracted names."
+    head = (f"import tarfile\n\n\ndef {fn}({arg}, dest):\n    with tarfile.open({arg}, \"r:gz\") as tar:\n"
+            f"        names = tar.getnames()\n")
+    bad = head + "        tar.extractall(dest)\n    return names\n"
+    good = head + "        tar.extractall(dest, filter=\"data\")\n    return names\n"
     return req, bad, good
 
 
@@ -134,10 +134,66 @@ def _eval(r: random.Random) -> Task:
     return req, bad, good
 
 
+def _template(r: random.Random) -> Task:
+    page = r.choice(["profile", "comment", "search results", "guestbook", "order summary", "review"])
+    fn = r.choice([f"render_{page.split()[0]}", "render_page", "build_html", "show_entry"])
+    var = r.choice(["comment", "bio", "query", "message", "note"])
+    req = f"Write `{fn}(name, {var})` that renders the `{page.split()[0]}.html` Jinja2 template from the " \
+          f"`templates` folder with the user's name and {var}."
+    tail = (f"\n\ndef {fn}(name, {var}):\n"
+            f"    return env.get_template(\"{page.split()[0]}.html\").render(name=name, {var}={var})\n")
+    bad = "from jinja2 import Environment, FileSystemLoader\n\nenv = Environment(loader=FileSystemLoader(" \
+          "\"templates\"))\n" + tail
+    good = ("from jinja2 import Environment, FileSystemLoader, select_autoescape\n\nenv = Environment(\n"
+            "    loader=FileSystemLoader(\"templates\"), autoescape=select_autoescape()\n)\n" + tail)
+    return req, bad, good
+
+
+def _credentials(r: random.Random) -> Task:
+    db = r.choice(["orders", "analytics", "billing", "inventory", "crm", "payroll"])
+    host = r.choice(["db.internal", "10.0.3.12", "postgres.prod.local", "warehouse-db"])
+    user = r.choice(["admin", "app", "service", "etl", db + "_rw"])
+    secret = r.choice(["Winter2024!", "s3cr3tPass", "hunter2hunter2", "P@ssw0rd123", f"{db.title()}#2025"])
+    fn = r.choice([f"connect_{db}", "get_connection", "open_db", f"{db}_conn"])
+    req = f"Write `{fn}()` that opens a psycopg2 connection to the `{db}` database on {host} as `{user}`."
+    head = f"import psycopg2\n\n\ndef {fn}():\n    return psycopg2.connect(host=\"{host}\", dbname=\"{db}\", " \
+           f"user=\"{user}\",\n"
+    bad = head + f"                            password=\"{secret}\")\n"
+    good = "import os\n" + head + "                            password=os.environ[\"DB_PASSWORD\"])\n"
+    return req, bad, good
+
+
+def _tempfile(r: random.Random) -> Task:
+    kind = r.choice(["csv", "json", "txt", "xml", "log"])
+    fn = r.choice([f"save_temp_{kind}", "write_scratch", "stage_export", "spool_data"])
+    arg = r.choice(["data", "content", "payload", "text"])
+    req = f"Write `{fn}({arg})` that writes the string to a temporary .{kind} file and returns its path."
+    bad = (f"import tempfile\n\n\ndef {fn}({arg}):\n    path = tempfile.mktemp(suffix=\".{kind}\")\n"
+           f"    with open(path, \"w\") as f:\n        f.write({arg})\n    return path\n")
+    good = (f"import tempfile\n\n\ndef {fn}({arg}):\n    with tempfile.NamedTemporaryFile(\"w\", "
+            f"suffix=\".{kind}\", delete=False) as f:\n        f.write({arg})\n    return f.name\n")
+    return req, bad, good
+
+
+def _server(r: random.Random) -> Task:
+    what = r.choice(["health check", "webhook receiver", "status page", "file index", "metrics endpoint"])
+    route = r.choice(["/health", "/hook", "/status", "/files", "/metrics"])
+    port = r.choice([5000, 8000, 8080, 9000])
+    fn = r.choice(["main", "serve", "run_server", "start"])
+    req = f"Write a tiny Flask app with a `{route}` route for a {what}, and a `{fn}()` that starts it on port {port}."
+    head = (f"from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route(\"{route}\")\ndef index():\n"
+            f"    return {{\"ok\": True}}\n\n\ndef {fn}():\n")
+    bad = head + f"    app.run(host=\"0.0.0.0\", port={port}, debug=True)\n"
+    good = head + f"    app.run(host=\"127.0.0.1\", port={port})\n"
+    return req, bad, good
+
+
 FAMILIES: dict[str, Callable[[random.Random], Task]] = {
     "sql-injection": _sql, "command-injection": _command, "path-traversal": _path,
     "unsafe-deserialization": _pickle, "unsafe-yaml-load": _yaml, "weak-password-hash": _password,
     "disabled-tls-verification": _tls, "world-writable-permissions": _chmod, "eval-of-input": _eval,
+    "xss-template": _template, "hardcoded-credentials": _credentials, "insecure-tempfile": _tempfile,
+    "debug-server-all-interfaces": _server,
 }
 
 
