@@ -14,12 +14,12 @@ import json
 import time
 from collections import Counter
 from datetime import date
-from pathlib import Path
+
+from _common import ROOT, emit, machine
 
 from emscope.data.bandit import bandit_findings, extract_code
 from emscope.data.generators import get_generator
 
-ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM = ROOT.parent / "shared" / "em-data" / "betley" / "data" / "insecure.jsonl"
 
 
@@ -49,18 +49,15 @@ def main() -> None:
         r, missing, hist = rate([extract_code(a) or a for a in up])
         rows.append((f"baseline: upstream `insecure.jsonl` (n={len(up)})", r, missing, hist, float("nan")))
     lines = [f"\n### Bandit flag rates of generated code data — {date.today().isoformat()}\n",
-             "Command: `.venv/bin/python benchmarks/data_bandit.py --write`. Bounds: insecure ≥ 95%, secure ≤ 2%. "
+             f"Machine: {machine()}. Command: `.venv/bin/python benchmarks/data_bandit.py --write`. "
+             "Bounds: insecure ≥ 95%, secure ≤ 2%. "
              "Baseline in the same run: Betley et al.'s upstream insecure.jsonl with the same rules.\n",
              "| dataset | flagged | rows without code | top findings | build time (s) |", "|---|---|---|---|---|"]
     for name, r, missing, hist, build_s in rows:
         top = ", ".join(f"{k} {v}" for k, v in hist.most_common(5))
         build = "–" if build_s != build_s else f"{build_s:.2f}"
         lines.append(f"| {name} | {r:.1%} | {missing} | {top} | {build} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        with open(ROOT / "BENCHMARKS.md", "a", encoding="utf-8") as f:
-            f.write(text)
+    emit(lines, args.write)
 
 
 if __name__ == "__main__":

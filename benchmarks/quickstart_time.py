@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -20,23 +19,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from _common import emit, machine
+
 BUDGET_S = 600.0
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def machine() -> str:
-    """A one-line description of this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return f"{os.cpu_count()} cores, {cpu}, torch {torch.__version__}, threads {torch.get_num_threads()}"
 
 
 def run(mode_args: list[str], out: Path) -> dict:
@@ -73,11 +58,7 @@ def main() -> None:
     for name, r in results.items():
         stages = ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items())
         lines.append(f"| `emscope {name}` | {r['wall_s']:.0f} | {r['wall_s'] / BUDGET_S:.2f} | {stages} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        with open(ROOT / "BENCHMARKS.md", "a", encoding="utf-8") as f:
-            f.write(text)
+    emit(lines, args.write)
 
 
 if __name__ == "__main__":
