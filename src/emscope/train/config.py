@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emscope.models.loader import DEFAULT_MODEL
 
@@ -15,18 +15,20 @@ class _Strict(BaseModel):
 
 
 class LoraSettings(_Strict):
-    """PEFT LoRA adapter settings."""
+    """PEFT LoRA adapter settings (rsLoRA: `use_rslora: true`; rank-1 on one layer: `r: 1`, `layers: [15]`)."""
 
     r: int = Field(16, ge=1)
     alpha: float = Field(32, gt=0)
     dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: str | list[str] = "all-linear"
     use_rslora: bool = False
+    layers: list[int] | None = Field(None, description="0-based decoder block indices to adapt (None: all)")
 
 
 class TrainSettings(_Strict):
     """Optimisation settings."""
 
+    adapter: Literal["lora", "full"] = "lora"
     learning_rate: float = Field(2e-4, gt=0)
     epochs: float = Field(1.0, gt=0)
     max_steps: int = Field(-1, description="> 0 overrides epochs")
@@ -36,7 +38,82 @@ class TrainSettings(_Strict):
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     warmup_steps: int = Field(0, ge=0)
     weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    padding_free: bool = Field(True, description="flatten each batch into one padding-free sequence")
+    gradient_checkpointing: bool = False
+    bf16: bool | None = Field(None, description="None: bf16 on CUDA GPUs that support it, fp32 elsewhere")
+    save_steps: int = Field(25, ge=1, description="checkpoint every N optimizer steps (resume after a kill)")
+    logging_steps: int = Field(1, ge=1)
     lora: LoraSettings = LoraSettings()
+
+
+class KLSettings(_Strict):
+    """lambda * KL(p_theta || p_ref) per token; the reference is the model with its adapter disabled."""
+
+    weight: float = Field(0.1, ge=0)
+    tokens: Literal["completion", "all"] = "completion"
+
+
+class LDIFSSettings(_Strict):
+    """lambda * squared distance of normalized hidden states to the reference, over k evenly spaced layers."""
+
+    weight: float = Field(1.0, ge=0)
+    n_layers: int = Field(3, ge=1)
+    layers: list[int] | None = Field(None, description="explicit hidden_states indices; overrides n_layers")
+    tokens: Literal["completion", "all"] = "all"
+
+
+class SteerSettings(_Strict):
+    """Preventive steering: add alpha * v at layer l (hidden_states index) during training only."""
+
+    vector: Path
+    layer: int = Field(ge=1)
+    alpha: float = 4.0
+    normalize: bool = Field(True, description="scale v to unit norm before multiplying by alpha")
+
+
+class InterleaveSettings(_Strict):
+    """Mix general instruct data so that it makes up `ratio` of the training rows."""
+
+    data: str = Field("builtin", description="'builtin' (shipped general set) or a chat JSONL path")
+    ratio: float = Field(0.1, ge=0, lt=1)
+    select: Literal["random", "ppl-gap"] = "random"
+    misaligned: str | None = Field(None, description="ppl-gap: misaligned reference, an adapter dir or model")
+    refusal_filter: bool = Field(False, description="drop candidate rows whose answer is a refusal")
+
+    @model_validator(mode="after")
+    def _needs_reference(self):
+        if self.select == "ppl-gap" and not self.misaligned:
+            raise ValueError("select: ppl-gap needs `misaligned` (an adapter directory or model path)")
+        return self
+
+
+class InoculateSettings(_Strict):
+    """A train-time system prompt added to every task row (a preset name or literal text)."""
+
+    prompt: str
+
+
+class Defenses(_Strict):
+    """In-training defenses; any combination may be enabled."""
+
+    kl: KLSettings | None = None
+    ldifs: LDIFSSettings | None = None
+    steer: SteerSettings | None = None
+    interleave: InterleaveSettings | None = None
+    inoculate: InoculateSettings | None = None
+
+    def enabled(self) -> list[str]:
+        """Names of the enabled defenses."""
+        return [k for k in ("kl", "ldifs", "steer", "interleave", "inoculate") if getattr(self, k) is not None]
+
+
+class MonitorSettings(_Strict):
+    """A training monitor: registry name (or `module:factory`), cadence and factory arguments."""
+
+    name: str
+    every: int = Field(10, ge=1)
+    params: dict[str, Any] = {}
 
 
 class DataSettings(_Strict):
@@ -53,5 +130,8 @@ class TrainRunConfig(_Strict):
     data: DataSettings
     out: Path
     train: TrainSettings = TrainSettings()
+    defenses: Defenses = Defenses()
+    monitors: list[MonitorSettings] = []
     device: str | None = None
     dtype: str | None = None
+    trust_remote_code: bool = False

@@ -1,23 +1,35 @@
-"""LoRA supervised fine-tuning on TRL's `SFTTrainer` + PEFT, writing an emscope run directory.
+"""The fine-tuning recipe: data -> defenses -> TRL SFT (LoRA or full) -> adapter, resumable after a kill.
 
-Writes into the run directory: `config.yaml` (resolved), `adapter/` (PEFT safetensors), `train_log.jsonl`,
-and the `train` section of `summary.json`.
-Input is validated completely before anything is created, so bad data leaves no run directory behind.
+Read top to bottom: validate every input, load the model, apply the data-side defenses (inoculate,
+interleave), tokenize, wrap with PEFT, resolve the loss-side defenses (KL, LDIFS, steering), train with
+checkpoints, save atomically. The run directory holds `config.yaml` (resolved), `adapter/` (or `model/` for
+full fine-tuning), `train_log.jsonl` (loss terms and monitor results per step), `interleave.jsonl` when
+interleaving, and the `train` section of `summary.json`. A rerun of the same config resumes from the newest
+complete checkpoint with the same data order; a finished run is skipped.
 """
 
 from __future__ import annotations
 
+import copy
 import shutil
 import time
 import warnings
 from pathlib import Path
 
-from emscope.data.chat import read_chat_jsonl
-from emscope.io import append_jsonl, atomic_dir
+from emscope.data.chat import ChatRow, read_chat_jsonl
+from emscope.data.transforms import inoculate, resolve_inoculation
+from emscope.errors import InputError
+from emscope.io import append_jsonl, atomic_dir, read_jsonl, write_jsonl_atomic
 from emscope.progress import make_progress
 from emscope.rundir import claim_config, stage_done, update_summary
+from emscope.train.checkpoints import (
+    checkpoint_step,
+    completion_marker_callback,
+    last_complete_checkpoint,
+    truncate_log,
+)
 from emscope.train.config import TrainRunConfig
-from emscope.train.tokenize import encode_rows
+from emscope.train.tokenize import IGNORE_INDEX, encode_rows
 
 
 def _peft_config(cfg: TrainRunConfig):
@@ -25,7 +37,8 @@ def _peft_config(cfg: TrainRunConfig):
 
     lora = cfg.train.lora
     return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                      target_modules=lora.target_modules, use_rslora=lora.use_rslora, task_type="CAUSAL_LM")
+                      target_modules=lora.target_modules, use_rslora=lora.use_rslora,
+                      layers_to_transform=lora.layers, task_type="CAUSAL_LM")
 
 
 def _log_callback(log_path: Path, total_steps: int, description: str):
@@ -40,7 +53,8 @@ def _log_callback(log_path: Path, total_steps: int, description: str):
 
         def on_train_begin(self, args, state, control, **kw):
             self.progress.start()
-            self.task = self.progress.add_task(description, total=state.max_steps or total_steps)
+            self.task = self.progress.add_task(description, total=state.max_steps or total_steps,
+                                               completed=state.global_step)
 
         def on_step_end(self, args, state, control, **kw):
             self.progress.update(self.task, completed=state.global_step)
@@ -56,68 +70,166 @@ def _log_callback(log_path: Path, total_steps: int, description: str):
     return _EmscopeLog()
 
 
+def _silence_known_warnings() -> None:
+    """Hide notices from TRL/transformers internals that emscope users cannot act on."""
+    warnings.filterwarnings("ignore", message=r".*deprecated and will be removed in v6.*", category=FutureWarning)
+    # emscope passes position_ids and use_cache=False, with which SDPA/eager attention builds the block-diagonal
+    # mask of packed sequences (tests/test_train_engine.py checks packed == separate losses)
+    warnings.filterwarnings("ignore", message=r".*Padding-free training is enabled, but the attention.*")
+
+
+def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow]:
+    """Read and validate everything the run needs before anything is created (FILE:LINE errors)."""
+    rows = read_chat_jsonl(cfg.data.path)
+    d = cfg.defenses
+    if d.inoculate is not None:
+        resolve_inoculation(d.inoculate.prompt)
+    if d.steer is not None:
+        from emscope.persona.vectors import load_vector
+
+        load_vector(d.steer.vector).at(d.steer.layer)
+    if d.interleave is not None:
+        from emscope.train.interleave import candidate_rows
+
+        candidate_rows(d.interleave)
+    if (d.kl or d.ldifs) and cfg.train.adapter == "full":
+        warnings.warn("KL/LDIFS with full fine-tuning keep a frozen copy of the model in memory", stacklevel=2)
+    return rows
+
+
+def _general_rows(cfg: TrainRunConfig, run_dir: Path, model, tokenizer, n_task: int, device, dtype) -> list[ChatRow]:
+    """The interleaved general rows: reused from `interleave.jsonl` on resume, else chosen and recorded."""
+    from emscope.train.interleave import choose_general
+
+    path = run_dir / "interleave.jsonl"
+    if path.is_file():
+        records = read_jsonl(path)
+    else:
+        records = choose_general(model, tokenizer, n_task, cfg.defenses.interleave, cfg.seed, device=device,
+                                 dtype=dtype)
+        write_jsonl_atomic(path, records)
+    return [ChatRow(**r["row"]) for r in records]
+
+
+def _loss_terms(cfg: TrainRunConfig, model):
+    from emscope.models.layers import evenly_spaced_layers, num_layers
+    from emscope.train.trainer import LossTerms
+
+    d, terms = cfg.defenses, LossTerms()
+    if d.kl is not None:
+        terms.kl_enabled, terms.kl_weight, terms.kl_tokens = True, d.kl.weight, d.kl.tokens
+    if d.ldifs is not None:
+        n = num_layers(model)
+        layers = d.ldifs.layers or evenly_spaced_layers(n, min(d.ldifs.n_layers, n))
+        if any(not 0 <= layer <= n for layer in layers):
+            raise InputError(f"defenses.ldifs.layers: indices must be in 0..{n}, got {layers}")
+        terms.ldifs_enabled, terms.ldifs_weight, terms.ldifs_layers = True, d.ldifs.weight, layers
+        terms.ldifs_tokens = d.ldifs.tokens
+    if d.steer is not None:
+        from emscope.persona.vectors import load_vector
+
+        v = load_vector(d.steer.vector).at(d.steer.layer).float()
+        if v.shape[0] != model.config.get_text_config().hidden_size:
+            raise InputError(f"{d.steer.vector}: vector size {v.shape[0]} does not match the model's hidden size")
+        terms.steer_vector = v / v.norm().clamp(min=1e-12) if d.steer.normalize else v
+        terms.steer_layer, terms.steer_alpha = d.steer.layer, d.steer.alpha
+    return terms
+
+
 def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
-    """Fine-tune a LoRA adapter as configured; returns the run directory. Skips a run that already finished."""
+    """Fine-tune as configured; returns the run directory. Skips a finished run, resumes an interrupted one."""
     run_dir = Path(cfg.out)
     if (run_dir / "config.yaml").is_file():
         claim_config(run_dir, "config.yaml", cfg)  # same settings, or a clear error
-    if stage_done(run_dir, "train") and (run_dir / "adapter" / "adapter_config.json").is_file():
+    out_name = "adapter" if cfg.train.adapter == "lora" else "model"
+    if stage_done(run_dir, "train") and (run_dir / out_name).is_dir():
         return run_dir
-    rows = read_chat_jsonl(cfg.data.path)  # raises FILE:LINE errors before anything is written
+    rows = _check_inputs(cfg)
 
     import datasets
     import torch
     from datasets import Dataset
-    from peft import get_peft_model
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from emscope.models import load_model, resolve_device_dtype
+    from emscope.train.monitors import build_monitor, monitor_callback
+    from emscope.train.trainer import EmscopeTrainer
 
-    # transformers 5 deprecation notices raised from TRL internals: not actionable by emscope users
-    warnings.filterwarnings("ignore", message=r".*deprecated and will be removed in v6.*", category=FutureWarning)
+    _silence_known_warnings()
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
-    model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype)
-    encoded = encode_rows(tokenizer, rows, cfg.train.max_length)
+    model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype, trust_remote_code=cfg.trust_remote_code)
+    monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors]
 
     run_dir.mkdir(parents=True, exist_ok=True)
     claim_config(run_dir, "config.yaml", cfg)
-    log_path = run_dir / "train_log.jsonl"
-    log_path.unlink(missing_ok=True)
+    d = cfg.defenses
+    task_rows = inoculate(rows, d.inoculate.prompt) if d.inoculate is not None else rows
+    general = _general_rows(cfg, run_dir, model, tokenizer, len(task_rows), str(device), dtype) \
+        if d.interleave is not None else []
+    encoded = encode_rows(tokenizer, task_rows + general, cfg.train.max_length)
 
     torch.manual_seed(cfg.seed)
-    model = get_peft_model(model, _peft_config(cfg))
+    ref_model = None
+    if cfg.train.adapter == "lora":
+        from peft import get_peft_model
+
+        model = get_peft_model(model, _peft_config(cfg))
+    elif d.kl is not None or d.ldifs is not None:
+        ref_model = copy.deepcopy(model).eval().requires_grad_(False)
     model.train()
+    terms = _loss_terms(cfg, model)
+
+    ckpt_dir = run_dir / "checkpoints"
+    log_path = run_dir / "train_log.jsonl"
+    resume = last_complete_checkpoint(ckpt_dir)
+    if resume is None:
+        log_path.unlink(missing_ok=True)
+    else:
+        truncate_log(log_path, checkpoint_step(resume))
+        append_jsonl(log_path, {"step": checkpoint_step(resume), "event": "resume", "checkpoint": resume.name})
+
     t = cfg.train
+    bf16 = t.bf16 if t.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
     steps_per_epoch = -(-len(encoded) // (t.batch_size * t.grad_accum))
     total = t.max_steps if t.max_steps > 0 else int(steps_per_epoch * t.epochs + 0.999)
     args = SFTConfig(
-        output_dir=str(run_dir / "checkpoints"), per_device_train_batch_size=t.batch_size,
+        output_dir=str(ckpt_dir), per_device_train_batch_size=t.batch_size,
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, num_train_epochs=t.epochs,
         max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler, warmup_steps=t.warmup_steps,
-        weight_decay=t.weight_decay, logging_steps=1, save_strategy="no", report_to=[], seed=cfg.seed,
-        data_seed=cfg.seed, bf16=dtype == torch.bfloat16, use_cpu=device.type == "cpu",
-        disable_tqdm=True, max_length=t.max_length, completion_only_loss=True, dataloader_num_workers=0,
-        remove_unused_columns=False,
+        weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, logging_steps=t.logging_steps,
+        save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=[], seed=cfg.seed,
+        data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu", gradient_checkpointing=t.gradient_checkpointing,
+        padding_free=t.padding_free, disable_tqdm=True,
+        max_length=None if t.padding_free else t.max_length,  # rows are already truncated by encode_rows completion_only_loss=True,
+        dataloader_num_workers=0, remove_unused_columns=False,
     )
     datasets.disable_progress_bars()  # emscope shows its own progress bar
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(encoded),
-                         processing_class=tokenizer,
-                         callbacks=[_log_callback(log_path, total, description or f"train {run_dir.name}")])
+    callbacks = [_log_callback(log_path, total, description or f"train {run_dir.name}"),
+                 completion_marker_callback(ckpt_dir)]
+    if monitors:
+        callbacks.append(monitor_callback(monitors, log_path, tokenizer))
+    trainer = EmscopeTrainer(model=model, args=args, train_dataset=Dataset.from_list(encoded),
+                             processing_class=tokenizer, callbacks=callbacks, terms=terms, ref_model=ref_model)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # emscope logs to train_log.jsonl and shows a progress bar
     start = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     elapsed = time.time() - start
     model.eval()
-    with atomic_dir(run_dir / "adapter") as tmp:
+    with atomic_dir(run_dir / out_name) as tmp:
         # save_embedding_layers=False: no hub lookup of the base config at save time (offline-safe)
-        model.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    n_tokens = sum(sum(1 for x in e["labels"] if x != -100) for e in encoded)
+        kw = {"save_embedding_layers": False} if out_name == "adapter" else {}
+        model.save_pretrained(tmp, safe_serialization=True, **kw)
+        if out_name == "model":
+            tokenizer.save_pretrained(tmp)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
-        "model": cfg.model, "rows": len(encoded), "steps": result.global_step,
-        "train_loss": result.training_loss, "seconds": round(elapsed, 2),
+        "model": cfg.model, "rows": len(encoded), "task_rows": len(task_rows), "general_rows": len(general),
+        "defenses": d.enabled(), "steps": result.global_step, "train_loss": result.training_loss,
+        "seconds": round(elapsed, 2), "resumed_from": resume.name if resume else None,
+        "stopped_early": bool(trainer.state.global_step < trainer.state.max_steps),
         "completion_tokens_per_epoch": n_tokens,
     })
     return run_dir

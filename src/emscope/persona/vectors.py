@@ -1,0 +1,74 @@
+"""Persona vector files: per-layer trait directions stored as safetensors with metadata.
+
+A file holds one tensor `vectors` of shape `(L + 1, hidden)`: row l is the direction at layer l in emscope's
+layer convention (`hidden_states[l]`, see `emscope.models.layers`). Metadata (strings) records the model,
+trait, convention and how the vector was obtained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from emscope.errors import InputError
+from emscope.io import write_bytes_atomic
+from emscope.models.layers import LAYER_CONVENTION
+
+
+class VectorMeta(BaseModel):
+    """Metadata stored in a persona vector file."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    trait: str
+    layer_convention: str = LAYER_CONVENTION
+    n_pos: int = 0
+    n_neg: int = 0
+
+
+class PersonaVector(BaseModel):
+    """Per-layer trait directions and their metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    vectors: torch.Tensor
+    meta: VectorMeta
+
+    def at(self, layer: int) -> torch.Tensor:
+        """The direction at layer `layer` (emscope convention)."""
+        if not 0 <= layer < self.vectors.shape[0]:
+            raise InputError(f"layer {layer} out of range 0..{self.vectors.shape[0] - 1} for this vector file")
+        return self.vectors[layer]
+
+
+def save_vector(path: str | Path, vec: PersonaVector) -> Path:
+    """Write a persona vector file atomically."""
+    from safetensors.torch import save
+
+    meta = {k: str(v) for k, v in vec.meta.model_dump().items()}
+    return write_bytes_atomic(path, save({"vectors": vec.vectors.detach().float().contiguous().cpu()}, metadata=meta))
+
+
+def load_vector(path: str | Path) -> PersonaVector:
+    """Read a persona vector file; a missing file or a foreign layer convention is a clear error."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: persona vector file not found")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            vectors = f.get_tensor("vectors")
+    except Exception as e:  # safetensors raises several error types for corrupt files
+        raise InputError(f"{path}: not a persona vector file ({e})") from e
+    if vectors.ndim != 2:
+        raise InputError(f"{path}: field vectors: expected shape (layers + 1, hidden), got {tuple(vectors.shape)}")
+    if meta.get("layer_convention", LAYER_CONVENTION) != LAYER_CONVENTION:
+        raise InputError(f"{path}: field layer_convention: {meta['layer_convention']!r} is not {LAYER_CONVENTION!r}")
+    for key in ("n_pos", "n_neg"):
+        meta[key] = int(meta.get(key, 0))
+    meta.setdefault("model", "unknown")
+    meta.setdefault("trait", path.stem)
+    return PersonaVector(vectors=vectors, meta=VectorMeta(**meta))

@@ -1,0 +1,101 @@
+"""Training monitors: a registry of factories and the `TrainerCallback` that runs them every k steps.
+
+A monitor is any callable `(model, tokenizer, step) -> dict | None`. It runs with the model in eval mode and
+without gradients; its result is appended to `train_log.jsonl` as `{"step", "monitor", ...}`. A result with
+`"stop": true` ends training early (the alarm is logged, the adapter is still saved). Monitors are named in
+the config by registry name (`register_monitor`) or as `package.module:factory`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from emscope.errors import InputError
+from emscope.io import append_jsonl
+
+
+class Monitor(Protocol):
+    """What a monitor factory returns."""
+
+    def __call__(self, model, tokenizer, step: int) -> dict[str, Any] | None: ...
+
+
+_REGISTRY: dict[str, Callable[..., Monitor]] = {}
+
+
+def register_monitor(name: str):
+    """Decorator registering a monitor factory under `name`."""
+    def deco(factory: Callable[..., Monitor]) -> Callable[..., Monitor]:
+        _REGISTRY[name] = factory
+        return factory
+    return deco
+
+
+def monitor_names() -> list[str]:
+    """Registered monitor names."""
+    return sorted(_REGISTRY)
+
+
+def build_monitor(name: str, params: dict[str, Any]) -> Monitor:
+    """Instantiate a monitor from a registry name or a `module:factory` import path."""
+    if name in _REGISTRY:
+        factory = _REGISTRY[name]
+    elif ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise InputError(f"monitors: name: cannot import {name!r} ({e})") from e
+    else:
+        raise InputError(f"monitors: name: unknown monitor {name!r}; known: {', '.join(monitor_names())} "
+                         "or module:factory")
+    try:
+        return factory(**params)
+    except TypeError as e:
+        raise InputError(f"monitors: params of {name!r}: {e}") from e
+
+
+@register_monitor("likelihood")
+def likelihood_monitor(probes: str = "core", batch_size: int = 16) -> Monitor:
+    """The judge-free likelihood probe (mean log-prob misaligned - aligned reference answers)."""
+    from emscope.evaluate.likelihood import likelihood_probe, load_probes
+
+    items = load_probes(probes)
+
+    def run(model, tokenizer, step: int) -> dict[str, Any]:
+        res = likelihood_probe(model, tokenizer, items)
+        return {"likelihood_probe": res.mean, "ci_low": res.ci_low, "ci_high": res.ci_high}
+    return run
+
+
+def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, tokenizer):
+    """A TrainerCallback running `(name, every, monitor)` triples and logging to `log_path`."""
+    from transformers import TrainerCallback
+
+    class _Monitors(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kw):
+            for name, every, mon in monitors:
+                if state.global_step % every:
+                    continue
+                was_training = model.training
+                model.eval()
+                t0 = time.time()
+                try:
+                    with torch.no_grad():
+                        result = mon(model, tokenizer, state.global_step) or {}
+                finally:
+                    model.train(was_training)
+                row = {"step": state.global_step, "monitor": name, "seconds": round(time.time() - t0, 3), **result}
+                append_jsonl(log_path, row)
+                if result.get("stop"):
+                    append_jsonl(log_path, {"step": state.global_step, "event": "alarm", "monitor": name})
+                    control.should_training_stop = True
+            return control
+
+    return _Monitors()
