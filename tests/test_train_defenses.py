@@ -123,7 +123,8 @@ def test_ablation_zeroes_the_projection():
 
 
 def test_vector_file_round_trip_and_errors(tmp_path):
-    vec = PersonaVector(vectors=torch.randn(4, 16), meta=VectorMeta(model="tiny-random", trait="evil", n_pos=3, n_neg=2))
+    meta = VectorMeta(model="tiny-random", trait="evil", n_pos=3, n_neg=2)
+    vec = PersonaVector(vectors=torch.randn(4, 16), meta=meta)
     path = save_vector(tmp_path / "evil.safetensors", vec)
     back = load_vector(path)
     assert torch.equal(back.vectors, vec.vectors) and back.meta.trait == "evil" and back.meta.n_pos == 3

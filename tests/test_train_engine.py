@@ -20,10 +20,10 @@ from emscope.models.tiny import tiny_random_model
 from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
 from emscope.rundir import read_summary
 from emscope.train import TrainRunConfig, train
+from emscope.train.config import InterleaveSettings
 from emscope.train.defenses.kl import token_kl
 from emscope.train.defenses.ldifs import feature_distance
 from emscope.train.interleave import answer_losses, choose_general
-from emscope.train.config import InterleaveSettings
 from emscope.train.tokenize import IGNORE_INDEX, encode_rows
 
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}

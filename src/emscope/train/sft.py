@@ -198,9 +198,11 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
         max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler, warmup_steps=t.warmup_steps,
         weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, logging_steps=t.logging_steps,
         save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=[], seed=cfg.seed,
-        data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu", gradient_checkpointing=t.gradient_checkpointing,
+        data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu",
+        gradient_checkpointing=t.gradient_checkpointing,
         padding_free=t.padding_free, disable_tqdm=True,
-        max_length=None if t.padding_free else t.max_length,  # rows are already truncated by encode_rows completion_only_loss=True,
+        max_length=None if t.padding_free else t.max_length,  # rows are already truncated by encode_rows
+        completion_only_loss=True,
         dataloader_num_workers=0, remove_unused_columns=False,
     )
     datasets.disable_progress_bars()  # emscope shows its own progress bar
