@@ -142,3 +142,26 @@ def test_vector_file_round_trip_and_errors(tmp_path):
               metadata={"layer_convention": "blocks"})
     with pytest.raises(InputError, match="layer_convention"):
         load_vector(tmp_path / "other.safetensors")
+
+
+def test_chunked_head_sums_equal_full_logits_values_and_gradients():
+    import contextlib
+
+    from emscope.train.trainer import head_sums
+
+    g = torch.Generator().manual_seed(2)
+    head, ref_head = torch.nn.Linear(8, 13, bias=False), torch.nn.Linear(8, 13, bias=False)
+    h = torch.randn(10, 8, generator=g, requires_grad=True)
+    ref_h = torch.randn(10, 8, generator=g)
+    targets = torch.randint(0, 13, (10,), generator=g)
+    ce = torch.tensor([0, 1, 1, 1, 0, 1, 1, 0, 1, 1], dtype=torch.bool)
+    klm = torch.tensor([1, 1, 0, 1, 1, 1, 0, 0, 1, 1], dtype=torch.bool)
+    full_logits, ref_logits = head(h), ref_head(ref_h)
+    nll = torch.nn.functional.cross_entropy(full_logits[ce], targets[ce], reduction="sum")
+    kl, _ = token_kl(full_logits, ref_logits, klm)
+    (g_full,) = torch.autograd.grad(nll + 3 * kl, h)
+    a, b = head_sums(head, ref_head, contextlib.nullcontext, h, ref_h, targets, ce, klm, True, chunk=3)
+    (g_chunk,) = torch.autograd.grad(a + 3 * b, h)
+    assert torch.allclose(a, nll, atol=1e-5) and torch.allclose(b, kl, atol=1e-5)
+    assert torch.allclose(g_chunk, g_full, atol=1e-5)
+    assert ref_head.weight.grad is None

@@ -322,3 +322,15 @@ def test_cli_train_overrides_and_bad_vector_file(tmp_path, data_file):
     assert yaml.safe_load((out / "config.yaml").read_text())["defenses"]["kl"] == {"weight": 0.5,
                                                                                     "tokens": "completion"}
     assert json.loads((out / "summary.json").read_text())["train"]["defenses"] == ["kl"]
+
+
+def test_example_configs_validate():
+    from pathlib import Path
+
+    from emscope.config import load_config
+
+    examples = sorted((Path(__file__).parents[1] / "examples" / "train").glob("*.yaml"))
+    assert len(examples) >= 3
+    for path in examples:
+        cfg = load_config(TrainRunConfig, path, [])
+        assert cfg.train.max_length >= 256, path

@@ -39,6 +39,7 @@ class TrainSettings(_Strict):
     warmup_steps: int = Field(0, ge=0)
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
+    optim: str = Field("adamw_torch", description="any TrainingArguments optimizer, e.g. adamw_8bit (GPU)")
     padding_free: bool = Field(True, description="flatten each batch into one padding-free sequence")
     gradient_checkpointing: bool = False
     bf16: bool | None = Field(None, description="None: bf16 on CUDA GPUs that support it, fp32 elsewhere")

@@ -196,7 +196,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
         output_dir=str(ckpt_dir), per_device_train_batch_size=t.batch_size,
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, num_train_epochs=t.epochs,
         max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler, warmup_steps=t.warmup_steps,
-        weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, logging_steps=t.logging_steps,
+        weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, optim=t.optim, logging_steps=t.logging_steps,
         save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=[], seed=cfg.seed,
         data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu",
         gradient_checkpointing=t.gradient_checkpointing,

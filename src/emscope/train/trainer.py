@@ -2,8 +2,10 @@
 
 Without KL or LDIFS the loss is TRL's own (fused LM head, completion-only). With them, one policy forward and
 one reference forward (the same weights with the adapter disabled: no second copy in memory; full fine-tuning
-needs a frozen copy) feed the pure functions in `emscope.train.defenses`. Preventive steering wraps only the
-policy forward, so the reference, evaluation and saved weights never see it. Each term is logged per step.
+needs a frozen copy) return hidden states only; the LM head then runs in checkpointed chunks, so neither path
+holds `(tokens, vocab)` logits, and the pure functions in `emscope.train.defenses` give each term. Preventive
+steering wraps only the policy forward, so the reference, evaluation and saved weights never see it. Each term
+is logged per step.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 import torch
+import torch.utils.checkpoint
 from trl import SFTTrainer
 
 from emscope.persona.steering import steering
@@ -41,6 +44,11 @@ class LossTerms:
         return self.kl_enabled or self.ldifs_enabled
 
 
+# config fields of models whose logits are not simply lm_head(final hidden state)
+_HEAD_TRANSFORMS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier",
+                    "lm_head_multiplier")
+
+
 def _positions(inputs: dict, kind: str) -> torch.Tensor:
     """Bool mask `(batch, seq - 1)` of next-token predictions to regularize ('completion' or 'all')."""
     labels = inputs["labels"]
@@ -62,6 +70,34 @@ def _token_positions(inputs: dict, kind: str) -> torch.Tensor:
     return torch.ones_like(inputs["input_ids"], dtype=torch.bool)
 
 
+def head_sums(head, ref_head, ref_ctx, h, ref_h, targets, ce_mask, kl_mask, kl_on: bool, chunk: int = 1024):
+    """(sum of NLL over `ce_mask`, sum of KL(policy || reference) over `kl_mask`) through the LM head in chunks.
+
+    `h` / `ref_h` are final (post-norm) hidden states of next-token positions, `(N, d)`; `ref_ctx()` is entered
+    around the reference head (e.g. PEFT's `disable_adapter`). Each chunk is checkpointed: its logits exist only
+    while it is computed and are recomputed in backward, so `(N, vocab)` logits are never held.
+    """
+    def chunk_sums(hc, rc, tc, cm, km):
+        logits = head(hc)
+        nll = torch.nn.functional.cross_entropy(logits[cm].float(), tc[cm], reduction="sum")
+        if not kl_on:
+            return nll, nll.new_zeros(())
+        with torch.no_grad(), ref_ctx():
+            ref_logits = ref_head(rc)
+        return nll, token_kl(logits, ref_logits, km)[0]
+
+    keep = ce_mask | kl_mask
+    h, targets, ce_mask, kl_mask = h[keep], targets[keep], ce_mask[keep], kl_mask[keep]
+    ref_h = ref_h[keep] if ref_h is not None else h
+    nll_sum = kl_sum = h.new_zeros((), dtype=torch.float32)
+    for s in range(0, h.shape[0], chunk):
+        sl = slice(s, s + chunk)
+        a, b = torch.utils.checkpoint.checkpoint(chunk_sums, h[sl], ref_h[sl], targets[sl], ce_mask[sl],
+                                                 kl_mask[sl], use_reentrant=False)
+        nll_sum, kl_sum = nll_sum + a, kl_sum + b
+    return nll_sum, kl_sum
+
+
 class EmscopeTrainer(SFTTrainer):
     """SFTTrainer whose loss adds the configured KL / LDIFS terms and applies preventive steering."""
 
@@ -69,6 +105,12 @@ class EmscopeTrainer(SFTTrainer):
         super().__init__(*args, **kwargs)
         self.terms = terms or LossTerms()
         self.ref_model = ref_model
+        if self.terms.needs_reference:
+            text = self.accelerator.unwrap_model(self.model).config.get_text_config()
+            scaled = [k for k in _HEAD_TRANSFORMS if getattr(text, k, None) not in (None, 1, 1.0)]
+            if scaled:
+                raise NotImplementedError(f"KL/LDIFS: models whose logits are transformed after the LM head "
+                                          f"({', '.join(scaled)}) are not supported yet")
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         """Checkpoint saves: adapters without the embedding-layer check (it looks the base up on the hub)."""
@@ -107,34 +149,45 @@ class EmscopeTrainer(SFTTrainer):
                 self.compute_loss_func is not None
         return self.current_gradient_accumulation_steps if scaled else 1
 
+    def _head_sums(self, model, h, ref_h, targets, ce_mask, kl_mask):
+        unwrapped = self.accelerator.unwrap_model(model)
+        head = unwrapped.get_output_embeddings()
+        if self.ref_model is not None:
+            return head_sums(head, self.ref_model.get_output_embeddings(), contextlib.nullcontext, h, ref_h,
+                             targets, ce_mask, kl_mask, self.terms.kl_enabled)
+        ctx = unwrapped.disable_adapter if hasattr(unwrapped, "disable_adapter") else contextlib.nullcontext
+        return head_sums(head, head, ctx, h, ref_h, targets, ce_mask, kl_mask, self.terms.kl_enabled)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """TRL's loss, or task loss + weighted defense terms when KL/LDIFS are on; steering around the policy."""
         t = self.terms
         mode = "train" if self.model.training else "eval"
-        if not t.needs_reference or mode == "eval":
+        if not t.needs_reference or mode == "eval" or return_outputs:
             with self._steer(model) if mode == "train" else contextlib.nullcontext():
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         fwd = {k: v for k, v in inputs.items() if k != "labels"}
-        fwd["use_cache"] = False
-        need_hidden = t.ldifs_enabled
+        # hidden states only: the LM head runs chunk by chunk in _head_sums (logits_to_keep=1 skips full logits)
+        fwd.update(use_cache=False, output_hidden_states=True, logits_to_keep=1)
         with self._steer(model):
-            out = model(**fwd, output_hidden_states=need_hidden)
+            out = model(**fwd)
         with torch.no_grad(), self._reference(model) as ref_model:
-            ref = ref_model(**fwd, output_hidden_states=need_hidden)
+            ref = ref_model(**fwd)
 
-        labels = inputs["labels"][:, 1:]
-        logits = out.logits[:, :-1]
-        done = labels != IGNORE_INDEX
-        nll = torch.nn.functional.cross_entropy(logits[done].float(), labels[done], reduction="sum")
-        denom = num_items_in_batch if num_items_in_batch is not None else done.sum()
-        task = nll / torch.as_tensor(denom, device=nll.device).clamp(min=1)
-        loss = task
+        labels = inputs["labels"]
+        targets = labels[:, 1:]
+        ce_mask = targets != IGNORE_INDEX
+        kl_mask = _positions(inputs, t.kl_tokens) if t.kl_enabled else torch.zeros_like(ce_mask)
+        d = out.hidden_states[-1].shape[-1]
+        nll, kl_sum = self._head_sums(model, out.hidden_states[-1][:, :-1].reshape(-1, d),
+                                      ref.hidden_states[-1][:, :-1].reshape(-1, d) if t.kl_enabled else None,
+                                      targets.reshape(-1), ce_mask.reshape(-1), kl_mask.reshape(-1))
+        denom = num_items_in_batch if num_items_in_batch is not None else ce_mask.sum()
+        loss = nll / torch.as_tensor(denom, device=nll.device).clamp(min=1)
         div = self._ga_divisor(num_items_in_batch)
         metrics = self._metrics[mode]
-        metrics["task_loss"].append(nll.detach().item() / max(int(done.sum()), 1))
+        metrics["task_loss"].append(nll.detach().item() / max(int(ce_mask.sum()), 1))
         if t.kl_enabled:
-            kl_sum, n = token_kl(logits, ref.logits[:, :-1], _positions(inputs, t.kl_tokens))
-            kl = kl_sum / n.clamp(min=1)
+            kl = kl_sum / kl_mask.sum().clamp(min=1)
             loss = loss + t.kl_weight * kl / div
             metrics["kl"].append(kl.detach().item())
         if t.ldifs_enabled:
@@ -148,4 +201,4 @@ class EmscopeTrainer(SFTTrainer):
         else:
             self._total_train_tokens += int(inputs["position_ids"].size(1))
         metrics["num_tokens"] = [self._total_train_tokens]
-        return (loss, out) if return_outputs else loss
+        return loss
