@@ -53,7 +53,7 @@ def completion_marker_callback(ckpt_dir: Path):
     class _Mark(TrainerCallback):
         def on_save(self, args, state, control, **kw):
             ckpt = ckpt_dir / f"checkpoint-{state.global_step}"
-            if ckpt.is_dir():
+            if state.is_world_process_zero and ckpt.is_dir():
                 write_text_atomic(ckpt / MARKER, f"{state.global_step}\n")
             return control
 

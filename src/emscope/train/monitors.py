@@ -80,6 +80,8 @@ def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, t
 
     class _Monitors(TrainerCallback):
         def on_step_end(self, args, state, control, model=None, **kw):
+            if not state.is_world_process_zero:
+                return control
             for name, every, mon in monitors:
                 if state.global_step % every:
                     continue

@@ -60,7 +60,7 @@ def _log_callback(log_path: Path, total_steps: int, description: str):
             self.progress.update(self.task, completed=state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kw):
-            if logs:
+            if logs and state.is_world_process_zero:
                 append_jsonl(log_path, {"step": state.global_step, "epoch": state.epoch, "time": time.time(),
                                         **{k: v for k, v in logs.items() if isinstance(v, (int, float))}})
 
@@ -219,6 +219,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     elapsed = time.time() - start
     model.eval()
+    if not trainer.is_world_process_zero():  # under `accelerate launch`, rank 0 writes the results
+        return run_dir
     with atomic_dir(run_dir / out_name) as tmp:
         # save_embedding_layers=False: no hub lookup of the base config at save time (offline-safe)
         kw = {"save_embedding_layers": False} if out_name == "adapter" else {}
