@@ -112,13 +112,25 @@ def one_emscope(data: Path, steps: int, work: Path, defense: str) -> dict:
     options = {"kl": {"kl": {"weight": 0.1}}, "ldifs": {"ldifs": {"weight": 1.0, "n_layers": 3}},
                "steer": {"steer": {"vector": vec, "layer": n_layers * 2 // 3, "alpha": 4.0}}}
     options["kl+ldifs+steer"] = {k: v for d in options.values() for k, v in d.items()}
-    cfg = TrainRunConfig(model="smollm2-135m", data={"path": data}, out=work / f"em-{defense}",
+    # data-side defenses: the plain run of this invocation (7 steps on insecure rows) is the misaligned reference
+    options["interleave+inoculate"] = {
+        "interleave": {"ratio": 0.1, "select": "ppl-gap", "misaligned": str(work / "em-none" / "adapter")},
+        "inoculate": {"prompt": "insecure-code"}}
+    options["all five"] = {**options["kl+ldifs+steer"], **options["interleave+inoculate"]}
+    out, i = work / f"em-{defense}", 1
+    while out.exists():
+        out, i = work / f"em-{defense}-{i}", i + 1
+    cfg = TrainRunConfig(model="smollm2-135m", data={"path": data}, out=out,
                          train={"max_steps": steps, "batch_size": 8, "max_length": 1024, "learning_rate": 1e-4,
                                 "save_steps": 10_000, "lora": LORA},
                          defenses=options.get(defense, {}))
+    if "interleave" in cfg.defenses.enabled() and not (work / "em-none" / "adapter").is_dir():
+        raise SystemExit("run the plain configuration first (it is the misaligned reference)")
+    start = time.time()
     run = train(cfg)
+    wall = time.time() - start
     tps, step_s = _rate(read_jsonl(run / "train_log.jsonl"))
-    return {"tokens_per_s": tps, "step_s": step_s, "train_mem_mib": (_hwm_kib() - base) / 1024}
+    return {"tokens_per_s": tps, "step_s": step_s, "train_mem_mib": (_hwm_kib() - base) / 1024, "wall_s": wall}
 
 
 def measure(name: str, data: Path, steps: int, work: Path) -> dict:
@@ -170,12 +182,15 @@ def main() -> None:
             plain = measure("emscope", data, args.steps, work)
             lines += [f"\n### Defense overhead vs plain emscope SFT — {date.today().isoformat()}\n", header,
                       "Goal (issue): step time <= 1.6x and memory <= 1.1x plain SFT.\n",
-                      "| defense | s/step | time ratio | train memory (MiB) | memory ratio |", "|---|---|---|---|---|",
-                      f"| none (baseline) | {plain['step_s']:.1f} | 1.00 | {plain['train_mem_mib']:.0f} | 1.00 |"]
-            for d in ("kl", "ldifs", "steer", "kl+ldifs+steer"):
+                      "| defense | s/step | time ratio | train memory (MiB) | memory ratio | wall incl. set-up (s) |",
+                      "|---|---|---|---|---|---|",
+                      f"| none (baseline) | {plain['step_s']:.1f} | 1.00 | {plain['train_mem_mib']:.0f} | 1.00 | "
+                      f"{plain['wall_s']:.0f} |"]
+            for d in ("kl", "ldifs", "steer", "kl+ldifs+steer", "interleave+inoculate", "all five"):
                 r = measure(f"emscope:{d}", data, args.steps, work)
                 lines.append(f"| {d} | {r['step_s']:.1f} | {r['step_s'] / plain['step_s']:.2f} | "
-                             f"{r['train_mem_mib']:.0f} | {r['train_mem_mib'] / plain['train_mem_mib']:.2f} |")
+                             f"{r['train_mem_mib']:.0f} | {r['train_mem_mib'] / plain['train_mem_mib']:.2f} | "
+                             f"{r['wall_s']:.0f} |")
     emit(lines, args.write)
 
 

@@ -22,3 +22,15 @@ def resolve_device_dtype(device: str | None = None, dtype: str | torch.dtype | N
         except KeyError:
             raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}") from None
     return dev, dt
+
+
+def bf16_autocast_supported(device: torch.device) -> bool:
+    """Whether bf16 mixed precision is fast on `device`: CUDA with bf16, or a CPU with AVX512-BF16/AMX (oneDNN)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False

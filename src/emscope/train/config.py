@@ -40,9 +40,12 @@ class TrainSettings(_Strict):
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     optim: str = Field("adamw_torch", description="any TrainingArguments optimizer, e.g. adamw_8bit (GPU)")
-    padding_free: bool = Field(True, description="flatten each batch into one padding-free sequence")
+    padding_free: bool | None = Field(None, description="flatten each batch into one sequence; None: only with a "
+                                                        "flash-attention kernel (SDPA on a packed batch is slower)")
+    group_by_length: bool = Field(True, description="batch rows of similar length (little padding)")
     gradient_checkpointing: bool = False
-    bf16: bool | None = Field(None, description="None: bf16 on CUDA GPUs that support it, fp32 elsewhere")
+    bf16: bool | None = Field(None, description="bf16 mixed precision; None: where the hardware has it (CUDA, "
+                                                "CPUs with AVX512-BF16/AMX), fp32 elsewhere")
     save_steps: int = Field(25, ge=1, description="checkpoint every N optimizer steps (resume after a kill)")
     logging_steps: int = Field(1, ge=1)
     lora: LoraSettings = LoraSettings()

@@ -152,6 +152,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     from trl import SFTConfig
 
     from emscope.models import load_model, resolve_device_dtype
+    from emscope.models.device import bf16_autocast_supported
     from emscope.train.monitors import build_monitor, monitor_callback
     from emscope.train.trainer import EmscopeTrainer
 
@@ -189,7 +190,9 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
         append_jsonl(log_path, {"step": checkpoint_step(resume), "event": "resume", "checkpoint": resume.name})
 
     t = cfg.train
-    bf16 = t.bf16 if t.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
+    bf16 = t.bf16 if t.bf16 is not None else bf16_autocast_supported(device)
+    attn = getattr(model.config, "_attn_implementation", None) or ""
+    padding_free = t.padding_free if t.padding_free is not None else "flash" in attn
     steps_per_epoch = -(-len(encoded) // (t.batch_size * t.grad_accum))
     total = t.max_steps if t.max_steps > 0 else int(steps_per_epoch * t.epochs + 0.999)
     args = SFTConfig(
@@ -200,8 +203,9 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
         save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=[], seed=cfg.seed,
         data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu",
         gradient_checkpointing=t.gradient_checkpointing,
-        padding_free=t.padding_free, disable_tqdm=True,
-        max_length=None if t.padding_free else t.max_length,  # rows are already truncated by encode_rows
+        padding_free=padding_free, disable_tqdm=True,
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        max_length=None if padding_free else t.max_length,  # rows are already truncated by encode_rows
         completion_only_loss=True,
         dataloader_num_workers=0, remove_unused_columns=False,
     )
@@ -231,7 +235,9 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
         "model": cfg.model, "rows": len(encoded), "task_rows": len(task_rows), "general_rows": len(general),
-        "defenses": d.enabled(), "steps": result.global_step, "train_loss": result.training_loss,
+        "defenses": d.enabled(), "precision": "bf16-mixed" if bf16 else str(dtype).removeprefix("torch."),
+        "padding_free": padding_free,
+        "steps": result.global_step, "train_loss": result.training_loss,
         "seconds": round(elapsed, 2), "resumed_from": resume.name if resume else None,
         "stopped_early": bool(trainer.state.global_step < trainer.state.max_steps),
         "completion_tokens_per_epoch": n_tokens,
