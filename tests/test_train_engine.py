@@ -72,10 +72,13 @@ def plain_run(tmp_path_factory, data_file):
     return train(_cfg(tmp_path_factory.mktemp("plain"), data_file, "plain"))
 
 
-def test_zero_weight_defense_path_matches_trl_loss(tmp_path, data_file, plain_run):
+def test_chunked_loss_and_zero_weight_defenses_match_trl_loss(tmp_path, data_file, plain_run):
+    trl_run = train(_cfg(tmp_path, data_file, "trl", train_extra={"loss_impl": "trl"}))
+    trl = _steps(trl_run, "loss")
+    assert len(trl) == 6 and "task_loss" not in read_jsonl(trl_run / "train_log.jsonl")[0]
+    assert _steps(plain_run, "loss") == pytest.approx(trl, abs=2e-4)
     run = train(_cfg(tmp_path, data_file, "kl0", defenses={"kl": {"weight": 0.0}}))
-    ours, trl = _steps(run, "task_loss"), _steps(plain_run, "loss")
-    assert len(ours) == len(trl) == 6
+    ours = _steps(run, "task_loss")
     assert ours == pytest.approx(trl, abs=2e-4), (ours, trl)
     assert all(abs(k) < 1e-6 for k in _steps(run, "kl")[:1])  # step 1: adapter B = 0, policy == reference
 
@@ -220,6 +223,27 @@ def test_a_monitor_alarm_stops_training_and_the_adapter_is_still_saved(tmp_path,
     s = read_summary(run)["train"]
     assert s["steps"] == 3 and s["stopped_early"] is True
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_python_api_monitor_sees_the_model_in_eval_mode_without_steering(tmp_path, data_file):
+    seen, ids = [], torch.tensor([[5, 6, 7, 8, 9]])
+
+    def probe(model, tokenizer, step):
+        seen.append((step, model.training, torch.is_grad_enabled(),
+                     model(ids, output_hidden_states=True, use_cache=False).hidden_states[-1].clone()))
+        return {"probe": step * 1.5}
+
+    vec = _vector_file(tmp_path)
+    run = train(_cfg(tmp_path, data_file, "api", steps=4, defenses={"steer": {"vector": vec, "layer": 1,
+                                                                             "alpha": 8.0}}),
+                monitors=[("probe", 2, probe)])
+    assert [s[0] for s in seen] == [2, 4] and not any(s[1] or s[2] for s in seen)
+    # the monitor at the last step sees exactly the saved model, i.e. no steering hook was active
+    final, _ = load_model("tiny-random", adapter=run / "adapter")
+    with torch.no_grad():
+        expected = final(ids, output_hidden_states=True, use_cache=False).hidden_states[-1]
+    assert torch.allclose(seen[-1][3], expected, atol=1e-5)
+    assert [r["probe"] for r in read_jsonl(run / "train_log.jsonl") if r.get("monitor") == "probe"] == [3.0, 6.0]
 
 
 def test_rank1_lora_on_one_layer_and_module(tmp_path, data_file):

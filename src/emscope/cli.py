@@ -98,7 +98,8 @@ def train_cmd(
     config = args.pop(0) if args and args[0].endswith((".yaml", ".yml")) else None
     cfg = load_config(TrainRunConfig, config, args)
     run_dir = train(cfg)
-    out.print(f"Adapter: [bold]{(run_dir / 'adapter').resolve()}[/bold]")
+    what = "Adapter" if cfg.train.adapter == "lora" else "Model"
+    out.print(f"{what}: [bold]{(run_dir / what.lower()).resolve()}[/bold]")
 
 
 @eval_app.command("run")

@@ -42,6 +42,8 @@ class TrainSettings(_Strict):
     optim: str = Field("adamw_torch", description="any TrainingArguments optimizer, e.g. adamw_8bit (GPU)")
     padding_free: bool | None = Field(None, description="flatten each batch into one sequence; None: only with a "
                                                         "flash-attention kernel (SDPA on a packed batch is slower)")
+    loss_impl: Literal["chunked", "trl"] = Field("chunked", description="LM-head loss: emscope's checkpointed "
+                                                 "chunks, or TRL's fused head (plain SFT only)")
     group_by_length: bool = Field(True, description="batch rows of similar length (little padding)")
     gradient_checkpointing: bool = False
     bf16: bool | None = Field(None, description="bf16 mixed precision; None: where the hardware has it (CUDA, "

@@ -115,7 +115,7 @@ def _loss_terms(cfg: TrainRunConfig, model):
     from emscope.models.layers import evenly_spaced_layers, num_layers
     from emscope.train.trainer import LossTerms
 
-    d, terms = cfg.defenses, LossTerms()
+    d, terms = cfg.defenses, LossTerms(trl_loss=cfg.train.loss_impl == "trl")
     if d.kl is not None:
         terms.kl_enabled, terms.kl_weight, terms.kl_tokens = True, d.kl.weight, d.kl.tokens
     if d.ldifs is not None:
@@ -136,8 +136,12 @@ def _loss_terms(cfg: TrainRunConfig, model):
     return terms
 
 
-def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
-    """Fine-tune as configured; returns the run directory. Skips a finished run, resumes an interrupted one."""
+def train(cfg: TrainRunConfig, *, description: str | None = None,
+          monitors: list[tuple[str, int, object]] | None = None) -> Path:
+    """Fine-tune as configured; returns the run directory. Skips a finished run, resumes an interrupted one.
+
+    `monitors` adds Python-API monitors as `(name, every, callable)` next to those named in `cfg.monitors`.
+    """
     run_dir = Path(cfg.out)
     if (run_dir / "config.yaml").is_file():
         claim_config(run_dir, "config.yaml", cfg)  # same settings, or a clear error
@@ -159,7 +163,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     _silence_known_warnings()
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
     model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype, trust_remote_code=cfg.trust_remote_code)
-    monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors]
+    monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors] + list(monitors or [])
 
     run_dir.mkdir(parents=True, exist_ok=True)
     claim_config(run_dir, "config.yaml", cfg)

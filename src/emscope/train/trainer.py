@@ -1,9 +1,10 @@
 """`EmscopeTrainer`: TRL's `SFTTrainer` with the in-training defenses composed into the loss.
 
-Without KL or LDIFS the loss is TRL's own (fused LM head, completion-only). With them, one policy forward and
-one reference forward (the same weights with the adapter disabled: no second copy in memory; full fine-tuning
-needs a frozen copy) return hidden states only; the LM head then runs in checkpointed chunks, so neither path
-holds `(tokens, vocab)` logits, and the pure functions in `emscope.train.defenses` give each term. Preventive
+The policy forward returns hidden states only; the LM head then runs in checkpointed chunks (no `(tokens, vocab)`
+logits held; measured faster than TRL's fused-head loss on CPU, see BENCHMARKS.md). With KL or LDIFS, one
+reference forward (the same weights with the adapter disabled: no second copy in memory; full fine-tuning
+needs a frozen copy) feeds the pure functions in `emscope.train.defenses`. `loss_impl: trl` keeps TRL's loss
+for plain SFT. Preventive
 steering wraps only the policy forward, so the reference, evaluation and saved weights never see it. Each term
 is logged per step.
 """
@@ -37,6 +38,7 @@ class LossTerms:
     steer_alpha: float = 0.0
     kl_enabled: bool = False
     ldifs_enabled: bool = False
+    trl_loss: bool = False  # plain SFT through TRL's fused LM-head loss instead of emscope's chunked head
 
     @property
     def needs_reference(self) -> bool:
@@ -105,12 +107,12 @@ class EmscopeTrainer(SFTTrainer):
         super().__init__(*args, **kwargs)
         self.terms = terms or LossTerms()
         self.ref_model = ref_model
-        if self.terms.needs_reference:
+        if not self.terms.trl_loss or self.terms.needs_reference:
             text = self.accelerator.unwrap_model(self.model).config.get_text_config()
             scaled = [k for k in _HEAD_TRANSFORMS if getattr(text, k, None) not in (None, 1, 1.0)]
             if scaled:
-                raise NotImplementedError(f"KL/LDIFS: models whose logits are transformed after the LM head "
-                                          f"({', '.join(scaled)}) are not supported yet")
+                raise NotImplementedError(f"models whose logits are transformed after the LM head ({', '.join(scaled)})"
+                                          " need train.loss_impl=trl and no KL/LDIFS for now")
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         """Checkpoint saves: adapters without the embedding-layer check (it looks the base up on the hub)."""
@@ -159,10 +161,11 @@ class EmscopeTrainer(SFTTrainer):
         return head_sums(head, head, ctx, h, ref_h, targets, ce_mask, kl_mask, self.terms.kl_enabled)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """TRL's loss, or task loss + weighted defense terms when KL/LDIFS are on; steering around the policy."""
+        """Task loss through the chunked LM head (+ weighted KL/LDIFS terms when on), steering around the policy
+        forward; TRL's own loss for evaluation or when `trl_loss` is set."""
         t = self.terms
         mode = "train" if self.model.training else "eval"
-        if not t.needs_reference or mode == "eval" or return_outputs:
+        if (t.trl_loss and not t.needs_reference) or mode == "eval" or return_outputs:
             with self._steer(model) if mode == "train" else contextlib.nullcontext():
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         fwd = {k: v for k, v in inputs.items() if k != "labels"}
@@ -170,8 +173,10 @@ class EmscopeTrainer(SFTTrainer):
         fwd.update(use_cache=False, output_hidden_states=True, logits_to_keep=1)
         with self._steer(model):
             out = model(**fwd)
-        with torch.no_grad(), self._reference(model) as ref_model:
-            ref = ref_model(**fwd)
+        ref = None
+        if t.needs_reference:
+            with torch.no_grad(), self._reference(model) as ref_model:
+                ref = ref_model(**fwd)
 
         labels = inputs["labels"]
         targets = labels[:, 1:]
