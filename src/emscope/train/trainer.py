@@ -15,12 +15,11 @@ import contextlib
 from dataclasses import dataclass, field
 
 import torch
-import torch.utils.checkpoint
 from trl import SFTTrainer
 
 from emscope.persona.steering import steering
-from emscope.train.defenses.kl import token_kl
 from emscope.train.defenses.ldifs import feature_distance
+from emscope.train.head_loss import fused_head_sums, head_sums, plain_linear_weight
 from emscope.train.tokenize import IGNORE_INDEX
 
 
@@ -70,34 +69,6 @@ def _token_positions(inputs: dict, kind: str) -> torch.Tensor:
     if "attention_mask" in inputs and inputs["attention_mask"] is not None:
         return inputs["attention_mask"].bool()
     return torch.ones_like(inputs["input_ids"], dtype=torch.bool)
-
-
-def head_sums(head, ref_head, ref_ctx, h, ref_h, targets, ce_mask, kl_mask, kl_on: bool, chunk: int = 1024):
-    """(sum of NLL over `ce_mask`, sum of KL(policy || reference) over `kl_mask`) through the LM head in chunks.
-
-    `h` / `ref_h` are final (post-norm) hidden states of next-token positions, `(N, d)`; `ref_ctx()` is entered
-    around the reference head (e.g. PEFT's `disable_adapter`). Each chunk is checkpointed: its logits exist only
-    while it is computed and are recomputed in backward, so `(N, vocab)` logits are never held.
-    """
-    def chunk_sums(hc, rc, tc, cm, km):
-        logits = head(hc)
-        nll = torch.nn.functional.cross_entropy(logits[cm].float(), tc[cm], reduction="sum")
-        if not kl_on:
-            return nll, nll.new_zeros(())
-        with torch.no_grad(), ref_ctx():
-            ref_logits = ref_head(rc)
-        return nll, token_kl(logits, ref_logits, km)[0]
-
-    keep = ce_mask | kl_mask
-    h, targets, ce_mask, kl_mask = h[keep], targets[keep], ce_mask[keep], kl_mask[keep]
-    ref_h = ref_h[keep] if ref_h is not None else h
-    nll_sum = kl_sum = h.new_zeros((), dtype=torch.float32)
-    for s in range(0, h.shape[0], chunk):
-        sl = slice(s, s + chunk)
-        a, b = torch.utils.checkpoint.checkpoint(chunk_sums, h[sl], ref_h[sl], targets[sl], ce_mask[sl],
-                                                 kl_mask[sl], use_reentrant=False)
-        nll_sum, kl_sum = nll_sum + a, kl_sum + b
-    return nll_sum, kl_sum
 
 
 class EmscopeTrainer(SFTTrainer):
@@ -154,6 +125,10 @@ class EmscopeTrainer(SFTTrainer):
     def _head_sums(self, model, h, ref_h, targets, ce_mask, kl_mask):
         unwrapped = self.accelerator.unwrap_model(model)
         head = unwrapped.get_output_embeddings()
+        ref_head = self.ref_model.get_output_embeddings() if self.ref_model is not None else head
+        weight, ref_weight = plain_linear_weight(head), plain_linear_weight(ref_head)
+        if weight is not None and ref_weight is not None:
+            return fused_head_sums(weight, ref_weight, h, ref_h, targets, ce_mask, kl_mask, self.terms.kl_enabled)
         if self.ref_model is not None:
             return head_sums(head, self.ref_model.get_output_embeddings(), contextlib.nullcontext, h, ref_h,
                              targets, ce_mask, kl_mask, self.terms.kl_enabled)
