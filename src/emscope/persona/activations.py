@@ -1,0 +1,55 @@
+"""Mean hidden states over response tokens, per layer: the measurement behind persona vectors and projections.
+
+For each (prompt messages, response) pair the conversation is encoded exactly as in training (prompt rendered
+with the generation header, response after it), and the hidden states of every layer (emscope convention:
+`hidden_states[l]`) are averaged over the response tokens. A persona vector is the difference of the mean of
+these averages under trait-eliciting and trait-suppressing system prompts (Chen et al. 2025).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from emscope.data.chat import ChatRow
+from emscope.train.tokenize import IGNORE_INDEX, encode_row
+
+
+@torch.no_grad()
+def response_means(model, tokenizer, pairs: list[tuple[list[dict], str]], batch_size: int = 8,
+                   max_length: int = 1024) -> torch.Tensor:
+    """`(n_pairs, L + 1, hidden)` float32: per pair, each layer's hidden state averaged over response tokens."""
+    device = next(model.parameters()).device
+    enc = [encode_row(tokenizer, ChatRow(messages=msgs + [{"role": "assistant", "content": ans}]), max_length)
+           for msgs, ans in pairs]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    out = []
+    for b in range(0, len(enc), batch_size):
+        chunk = enc[b:b + batch_size]
+        width = max(len(e["input_ids"]) for e in chunk)
+        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+        attn = torch.zeros((len(chunk), width), dtype=torch.long)
+        resp = torch.zeros((len(chunk), width), dtype=torch.bool)
+        for i, e in enumerate(chunk):
+            n = len(e["input_ids"])
+            ids[i, :n], attn[i, :n] = torch.tensor(e["input_ids"]), 1
+            resp[i, :n] = torch.tensor(e["labels"]) != IGNORE_INDEX
+        hs = model(input_ids=ids.to(device), attention_mask=attn.to(device), output_hidden_states=True,
+                   use_cache=False).hidden_states
+        stacked = torch.stack([h.float() for h in hs], dim=1)  # (batch, L + 1, seq, hidden)
+        w = resp.to(device).float()
+        means = (stacked * w[:, None, :, None]).sum(2) / w.sum(1).clamp(min=1)[:, None, None]
+        out.append(means.cpu())
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def mean_difference(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """Persona direction per layer: mean over positive pairs minus mean over negative pairs, `(L + 1, hidden)`."""
+    if pos.shape[0] == 0 or neg.shape[0] == 0:
+        raise ValueError("need at least one positive and one negative response")
+    return pos.mean(0) - neg.mean(0)
+
+
+def projection(means: torch.Tensor, vectors: torch.Tensor, layer: int) -> torch.Tensor:
+    """Scalar projection of each pair's layer-`layer` mean onto the unit direction there, `(n_pairs,)`."""
+    v = vectors[layer].float()
+    return means[:, layer] @ (v / v.norm().clamp(min=1e-12))
