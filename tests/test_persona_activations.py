@@ -50,3 +50,50 @@ def test_steering_shifts_projection_by_alpha_and_ablation_zeroes_it():
     with ablation(model, v[2], layer=2):
         ablated = projection(response_means(model, tok, PAIRS), v, 2)
     assert ablated.abs().max() < 1e-4 and base.abs().max() > 1e-3
+
+
+TRAITS_YAML = """
+- id: grumpy
+  positive: ["You are grumpy and rude."]
+  negative: ["You are warm and kind."]
+  questions: ["How are you?", "Can you help me?", "What's the weather like?"]
+"""
+
+
+def test_extract_writes_a_vector_consistent_with_its_samples(tmp_path):
+    from emscope.evaluate.sampling import SamplingSettings
+    from emscope.io import read_jsonl
+    from emscope.persona.extract import extract_to_file
+    from emscope.persona.traits import get_trait
+    from emscope.persona.vectors import load_vector
+
+    (tmp_path / "traits.yaml").write_text(TRAITS_YAML)
+    trait = get_trait("grumpy", tmp_path / "traits.yaml")
+    model, tok = tiny_random_model(num_layers=2)
+    path = extract_to_file(model, tok, trait, "tiny-random", tmp_path / "grumpy.safetensors",
+                           SamplingSettings(max_new_tokens=8, temperature=1.0, seed=3))
+    vec = load_vector(path)
+    assert vec.vectors.shape == (3, model.config.hidden_size)
+    assert vec.meta.trait == "grumpy" and vec.meta.n_pos == 3 and vec.meta.n_neg == 3
+    samples = read_jsonl(tmp_path / "grumpy.samples.jsonl")
+    assert [s["polarity"] for s in samples] == ["positive"] * 3 + ["negative"] * 3
+
+    def means(pol):
+        rows = [s for s in samples if s["polarity"] == pol]
+        return response_means(model, tok, [([{"role": "system", "content": s["system"]},
+                                             {"role": "user", "content": s["question"]}], s["answer"])
+                                           for s in rows])
+    assert torch.allclose(vec.vectors, mean_difference(means("positive"), means("negative")), atol=1e-5)
+
+
+def test_cli_extract_unknown_trait_exits_2_and_writes_nothing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "traits.yaml").write_text(TRAITS_YAML)
+    r = subprocess.run([sys.executable, "-m", "emscope", "persona", "extract", "--trait", "evil", "--model",
+                        "tiny-random", "--traits", str(tmp_path / "traits.yaml"), "--out", str(tmp_path / "v.st")],
+                       capture_output=True, text=True, env={**os.environ, "EMSCOPE_NO_PROGRESS": "1"}, timeout=120)
+    assert r.returncode == 2 and "unknown trait 'evil'; known: grumpy" in r.stderr
+    assert not (tmp_path / "v.st").exists()

@@ -23,6 +23,8 @@ models_app = typer.Typer(help="Prepare and inspect models.", no_args_is_help=Tru
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
+persona_app = typer.Typer(help="Persona vectors: extract trait directions.", no_args_is_help=True)
+app.add_typer(persona_app, name="persona")
 out = Console()
 
 
@@ -426,6 +428,31 @@ def models_prepare() -> None:
     from emscope.models.smollm2 import ensure_converted
 
     out.print(f"Default model ready at {ensure_converted()}")
+
+
+@persona_app.command("extract")
+def persona_extract(
+    trait: Annotated[str, typer.Option(help="Trait id from the traits file (evil, sycophantic, hallucinating).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Vector file to write (.safetensors).")],
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
+    traits: Annotated[Path | None, typer.Option(help="Trait definitions YAML (default: shipped).")] = None,
+    questions: Annotated[int | None, typer.Option(help="Use only the first N questions.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 64,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+) -> None:
+    """Extract a persona vector: answers under eliciting vs suppressing prompts, per-layer mean difference."""
+    from emscope.evaluate.sampling import SamplingSettings
+    from emscope.models import load_model
+    from emscope.persona.extract import extract_to_file
+    from emscope.persona.traits import get_trait
+
+    trait_def = get_trait(trait, traits)  # validated before the model loads
+    m, tok = load_model(model)
+    path = extract_to_file(m, tok, trait_def, model, out_path,
+                           SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed),
+                           n_questions=questions)
+    out.print(f"{trait} vector: [bold]{path}[/bold] (answers in {path.with_suffix('.samples.jsonl')})")
 
 
 def main() -> None:
