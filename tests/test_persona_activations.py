@@ -97,3 +97,13 @@ def test_cli_extract_unknown_trait_exits_2_and_writes_nothing(tmp_path):
                        capture_output=True, text=True, env={**os.environ, "EMSCOPE_NO_PROGRESS": "1"}, timeout=120)
     assert r.returncode == 2 and "unknown trait 'evil'; known: grumpy" in r.stderr
     assert not (tmp_path / "v.st").exists()
+
+
+def test_shipped_traits_load():
+    from emscope.persona.traits import load_traits
+
+    traits = {t.id: t for t in load_traits()}
+    assert {"evil", "sycophantic", "hallucinating"} <= traits.keys()
+    for t in traits.values():
+        assert len(t.questions) >= 20 and len(set(t.questions)) == len(t.questions)
+        assert len(t.positive) >= 1 and len(t.negative) >= 1
