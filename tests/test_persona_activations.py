@@ -107,3 +107,32 @@ def test_shipped_traits_load():
     for t in traits.values():
         assert len(t.questions) >= 20 and len(set(t.questions)) == len(t.questions)
         assert len(t.positive) >= 1 and len(t.negative) >= 1
+
+
+def test_cli_steer_changes_answers_and_ablate_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from emscope.io import read_jsonl
+    from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
+
+    model, _ = tiny_random_model()
+    vec = save_vector(tmp_path / "v.safetensors", PersonaVector(
+        vectors=torch.randn(3, model.config.hidden_size, generator=torch.Generator().manual_seed(4)),
+        meta=VectorMeta(model="tiny-random", trait="x")))
+    env = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
+    base = [sys.executable, "-m", "emscope", "persona", "steer", "--model", "tiny-random", "--vector", str(vec),
+            "--layer", "1", "--prompt", "Hello there", "--prompt", "Tell me a story", "--max-new-tokens", "12"]
+    r = subprocess.run(base + ["--alpha", "0", "--alpha", "30", "--out", str(tmp_path / "s.jsonl")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = read_jsonl(tmp_path / "s.jsonl")
+    assert [(x["alpha"], x["prompt"]) for x in rows] == [(0.0, "Hello there"), (0.0, "Tell me a story"),
+                                                         (30.0, "Hello there"), (30.0, "Tell me a story")]
+    assert [x["answer"] for x in rows[:2]] != [x["answer"] for x in rows[2:]]
+    r = subprocess.run(base + ["--ablate"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and "ablated" in r.stdout, r.stderr
+    r = subprocess.run(base[:-4] + ["--layer", "7"] + base[-4:], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 2 and "layer 7 out of range 0..2" in r.stderr

@@ -455,6 +455,47 @@ def persona_extract(
     out.print(f"{trait} vector: [bold]{path}[/bold] (answers in {path.with_suffix('.samples.jsonl')})")
 
 
+@persona_app.command("steer")
+def persona_steer(
+    vector: Annotated[Path, typer.Option(help="Persona vector file (.safetensors).")],
+    layer: Annotated[int, typer.Option(help="Layer l (hidden_states index, 1..L).")],
+    prompt: Annotated[list[str], typer.Option(help="User prompt (repeatable).")],
+    alpha: Annotated[list[float] | None, typer.Option(help="Steering coefficient (repeatable; 0 = unsteered; "
+                                                           "default 0 and 4).")] = None,
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
+    ablate: Annotated[bool, typer.Option(help="Project the direction out instead of adding it.")] = False,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 64,
+    seed: Annotated[int, typer.Option(help="Sampling seed (greedy decoding).")] = 0,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write answers as JSONL here.")] = None,
+) -> None:
+    """Generate with alpha * v added at a layer (or the direction ablated), side by side per alpha."""
+    import contextlib
+
+    from emscope.evaluate.sampling import SamplingSettings, generate
+    from emscope.io import write_jsonl_atomic
+    from emscope.models import load_model
+    from emscope.persona.steering import ablation, steering
+    from emscope.persona.vectors import load_vector
+
+    alpha = alpha if alpha is not None else [0.0, 4.0]
+    v = load_vector(vector).at(layer).float()  # validated before the model loads
+    m, tok = load_model(model)
+    unit = v / v.norm().clamp(min=1e-12)
+    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed)
+    prompts = [[{"role": "user", "content": p}] for p in prompt]
+    rows = []
+    for a in ([0.0] if ablate else alpha):
+        ctx = ablation(m, v, layer) if ablate else (steering(m, unit, layer, a) if a else contextlib.nullcontext())
+        with ctx:
+            answers = generate(m, tok, prompts, settings)
+        for p, ans in zip(prompt, answers):
+            rows.append({"alpha": None if ablate else a, "ablated": ablate, "layer": layer, "prompt": p,
+                         "answer": ans})
+            out.print(f"[bold]{'ablated' if ablate else f'alpha={a:g}'}[/bold] | {p}\n{ans}\n")
+    if out_path:
+        write_jsonl_atomic(out_path, rows)
+
+
 def main() -> None:
     """Console entry point: user errors print one clear message and exit non-zero, without a traceback."""
     try:
