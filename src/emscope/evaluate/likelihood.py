@@ -14,10 +14,9 @@ import torch
 from pydantic import BaseModel, Field
 
 from emscope.config import load_yaml_list
-from emscope.data.chat import ChatRow
 from emscope.evaluate.stats import bootstrap_ci
 from emscope.paths import resource_path
-from emscope.train.tokenize import IGNORE_INDEX, encode_row
+from emscope.train.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
 
 
 class ProbeItem(BaseModel):
@@ -52,19 +51,9 @@ def answer_logprobs(model, tokenizer, pairs: list[tuple[list[dict], str]], batch
                     max_length: int = 1024) -> list[float]:
     """Mean per-token log-prob of each answer given its prompt messages."""
     device = next(model.parameters()).device
-    enc = [encode_row(tokenizer, ChatRow(messages=msgs + [{"role": "assistant", "content": ans}]), max_length)
-           for msgs, ans in pairs]
-    pad = tokenizer.pad_token_id
     out: list[float] = []
-    for b in range(0, len(enc), batch_size):
-        chunk = enc[b:b + batch_size]
-        width = max(len(e["input_ids"]) for e in chunk)
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        labels = torch.full((len(chunk), width), IGNORE_INDEX, dtype=torch.long)
-        attn = torch.zeros((len(chunk), width), dtype=torch.long)
-        for i, e in enumerate(chunk):
-            n = len(e["input_ids"])
-            ids[i, :n], labels[i, :n], attn[i, :n] = torch.tensor(e["input_ids"]), torch.tensor(e["labels"]), 1
+    for ids, labels, attn in padded_batches(encode_pairs(tokenizer, pairs, max_length), tokenizer.pad_token_id,
+                                            batch_size):
         logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits.float()
         logp = torch.log_softmax(logits[:, :-1], dim=-1)
         tgt = labels[:, 1:].to(device)

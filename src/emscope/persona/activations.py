@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from emscope.data.chat import ChatRow
-from emscope.train.tokenize import IGNORE_INDEX, encode_row
+from emscope.train.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
 
 
 @torch.no_grad()
@@ -19,20 +18,10 @@ def response_means(model, tokenizer, pairs: list[tuple[list[dict], str]], batch_
                    max_length: int = 1024) -> torch.Tensor:
     """`(n_pairs, L + 1, hidden)` float32: per pair, each layer's hidden state averaged over response tokens."""
     device = next(model.parameters()).device
-    enc = [encode_row(tokenizer, ChatRow(messages=msgs + [{"role": "assistant", "content": ans}]), max_length)
-           for msgs, ans in pairs]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out = []
-    for b in range(0, len(enc), batch_size):
-        chunk = enc[b:b + batch_size]
-        width = max(len(e["input_ids"]) for e in chunk)
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        attn = torch.zeros((len(chunk), width), dtype=torch.long)
-        resp = torch.zeros((len(chunk), width), dtype=torch.bool)
-        for i, e in enumerate(chunk):
-            n = len(e["input_ids"])
-            ids[i, :n], attn[i, :n] = torch.tensor(e["input_ids"]), 1
-            resp[i, :n] = torch.tensor(e["labels"]) != IGNORE_INDEX
+    for ids, labels, attn in padded_batches(encode_pairs(tokenizer, pairs, max_length), pad, batch_size):
+        resp = labels != IGNORE_INDEX
         hs = model(input_ids=ids.to(device), attention_mask=attn.to(device), output_hidden_states=True,
                    use_cache=False).hidden_states
         stacked = torch.stack([h.float() for h in hs], dim=1)  # (batch, L + 1, seq, hidden)

@@ -59,3 +59,25 @@ def encode_rows(tokenizer, rows: list[ChatRow], max_length: int) -> list[dict[st
             raise InputError(f"row {i + 1}: the prompt alone exceeds max_length={max_length}; raise it")
         out.append(enc)
     return out
+
+
+def encode_pairs(tokenizer, pairs: list[tuple[list[dict], str]], max_length: int) -> list[dict[str, list[int]]]:
+    """Tokenize (prompt messages, answer) pairs exactly like training rows."""
+    return [encode_row(tokenizer, ChatRow(messages=msgs + [{"role": "assistant", "content": ans}]), max_length)
+            for msgs, ans in pairs]
+
+
+def padded_batches(encoded: list[dict[str, list[int]]], pad_id: int, batch_size: int):
+    """Yield right-padded `(input_ids, labels, attention_mask)` long tensors, `batch_size` rows at a time."""
+    import torch
+
+    for b in range(0, len(encoded), batch_size):
+        chunk = encoded[b:b + batch_size]
+        width = max(len(e["input_ids"]) for e in chunk)
+        ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(chunk), width), IGNORE_INDEX, dtype=torch.long)
+        attn = torch.zeros((len(chunk), width), dtype=torch.long)
+        for i, e in enumerate(chunk):
+            n = len(e["input_ids"])
+            ids[i, :n], labels[i, :n], attn[i, :n] = torch.tensor(e["input_ids"]), torch.tensor(e["labels"]), 1
+        yield ids, labels, attn

@@ -129,11 +129,9 @@ class EmscopeTrainer(SFTTrainer):
         weight, ref_weight = plain_linear_weight(head), plain_linear_weight(ref_head)
         if weight is not None and ref_weight is not None:
             return fused_head_sums(weight, ref_weight, h, ref_h, targets, ce_mask, kl_mask, self.terms.kl_enabled)
-        if self.ref_model is not None:
-            return head_sums(head, self.ref_model.get_output_embeddings(), contextlib.nullcontext, h, ref_h,
-                             targets, ce_mask, kl_mask, self.terms.kl_enabled)
-        ctx = unwrapped.disable_adapter if hasattr(unwrapped, "disable_adapter") else contextlib.nullcontext
-        return head_sums(head, head, ctx, h, ref_h, targets, ce_mask, kl_mask, self.terms.kl_enabled)
+        adapter_off = self.ref_model is None and hasattr(unwrapped, "disable_adapter")
+        ctx = unwrapped.disable_adapter if adapter_off else contextlib.nullcontext
+        return head_sums(head, ref_head, ctx, h, ref_h, targets, ce_mask, kl_mask, self.terms.kl_enabled)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """Task loss through the chunked LM head (+ weighted KL/LDIFS terms when on), steering around the policy
