@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from emscope.evaluate.likelihood import ProbeItem, answer_logprobs, likelihood_probe, paired_shift
@@ -59,3 +60,13 @@ def test_sampling_is_seeded_and_applies_system(tiny):
     assert [x.answer for x in a] == [x.answer for x in sample_answers(model, tok, q, s, "m")]
     other = sample_answers(model, tok, q, s.model_copy(update={"seed": 4}), "m")
     assert [x.answer for x in a] != [x.answer for x in other]
+
+
+def test_auroc_is_the_mann_whitney_probability():
+    from emscope.evaluate.stats import auroc
+
+    assert auroc([3, 4], [1, 2]) == 1.0 and auroc([1, 2], [3, 4]) == 0.0
+    assert auroc([1, 3], [2]) == 0.5 and auroc([2], [2]) == 0.5
+    assert auroc([0.9, 0.8, 0.4], [0.5, 0.3]) == pytest.approx(5 / 6)  # 0.4 loses to 0.5 only
+    with pytest.raises(ValueError):
+        auroc([], [1])

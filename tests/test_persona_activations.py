@@ -135,4 +135,4 @@ def test_cli_steer_changes_answers_and_ablate_runs(tmp_path):
     assert r.returncode == 0 and "ablated" in r.stdout, r.stderr
     r = subprocess.run(base[:-4] + ["--layer", "7"] + base[-4:], capture_output=True, text=True, env=env,
                        timeout=120)
-    assert r.returncode == 2 and "layer 7 out of range 0..2" in r.stderr
+    assert r.returncode == 2 and "layer 7 out of range 1..2" in r.stderr

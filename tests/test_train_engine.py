@@ -181,7 +181,7 @@ def test_all_defenses_combined_with_a_monitor(tmp_path, data_file, plain_run):
     for r in steps:  # total = task + weighted terms (logged per micro-batch; one micro-batch per step here)
         assert r["loss"] == pytest.approx(r["task_loss"] + r["kl"] + r["ldifs"], rel=1e-3, abs=1e-4)
     mons = [r for r in log if r.get("monitor") == "likelihood"]
-    assert [r["step"] for r in mons] == [2, 4] and all(isinstance(r["likelihood_probe"], float) for r in mons)
+    assert [r["step"] for r in mons] == [0, 2, 4] and all(isinstance(r["likelihood_probe"], float) for r in mons)
     s = read_summary(run)["train"]
     assert s["defenses"] == ["kl", "ldifs", "steer", "interleave", "inoculate"] and s["general_rows"] == 8
     saved = yaml.safe_load((run / "config.yaml").read_text())
@@ -219,7 +219,7 @@ def test_a_monitor_alarm_stops_training_and_the_adapter_is_still_saved(tmp_path,
                      monitors=[{"name": "stopper_mod:make", "every": 1, "params": {"at_step": 3}}]))
     log = read_jsonl(run / "train_log.jsonl")
     assert max(r["step"] for r in log if "loss" in r) == 3
-    assert {"step": 3, "event": "alarm", "monitor": "stopper_mod:make"} in log
+    assert {"step": 3, "event": "alarm", "monitor": "stopper_mod:make", "stop": True} in log
     s = read_summary(run)["train"]
     assert s["steps"] == 3 and s["stopped_early"] is True
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
@@ -237,13 +237,13 @@ def test_python_api_monitor_sees_the_model_in_eval_mode_without_steering(tmp_pat
     run = train(_cfg(tmp_path, data_file, "api", steps=4, defenses={"steer": {"vector": vec, "layer": 1,
                                                                              "alpha": 8.0}}),
                 monitors=[("probe", 2, probe)])
-    assert [s[0] for s in seen] == [2, 4] and not any(s[1] or s[2] for s in seen)
+    assert [s[0] for s in seen] == [0, 2, 4] and not any(s[1] or s[2] for s in seen)  # step 0: before training
     # the monitor at the last step sees exactly the saved model, i.e. no steering hook was active
     final, _ = load_model("tiny-random", adapter=run / "adapter")
     with torch.no_grad():
         expected = final(ids, output_hidden_states=True, use_cache=False).hidden_states[-1]
     assert torch.allclose(seen[-1][3], expected, atol=1e-5)
-    assert [r["probe"] for r in read_jsonl(run / "train_log.jsonl") if r.get("monitor") == "probe"] == [3.0, 6.0]
+    assert [r["probe"] for r in read_jsonl(run / "train_log.jsonl") if r.get("monitor") == "probe"] == [0.0, 3.0, 6.0]
 
 
 def test_rank1_lora_on_one_layer_and_module(tmp_path, data_file):

@@ -16,3 +16,14 @@ def bootstrap_ci(values, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0)
     means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return float(x.mean()), float(lo), float(hi)
+
+
+def auroc(positive, negative) -> float:
+    """Area under the ROC curve for scores where `positive` should rank above `negative`: the Mann-Whitney
+    probability P(pos > neg) + 0.5 P(pos == neg), over all pairs."""
+    pos, neg = np.asarray(list(positive), dtype=float), np.asarray(list(negative), dtype=float)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("auroc needs at least one positive and one negative score")
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (pos.size * neg.size))

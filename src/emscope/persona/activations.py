@@ -42,3 +42,22 @@ def projection(means: torch.Tensor, vectors: torch.Tensor, layer: int) -> torch.
     """Scalar projection of each pair's layer-`layer` mean onto the unit direction there, `(n_pairs,)`."""
     v = vectors[layer].float()
     return means[:, layer] @ (v / v.norm().clamp(min=1e-12))
+
+
+def separation(pos: torch.Tensor, neg: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    """Per layer, how well the direction separates positive from negative answers: the difference of mean
+    projections over their pooled standard deviation (Cohen's d), `(L + 1,)`; layer 0 (embeddings) is 0."""
+    out = torch.zeros(vectors.shape[0])
+    for layer in range(1, vectors.shape[0]):
+        p, n = projection(pos, vectors, layer), projection(neg, vectors, layer)
+        var = ((p.var() if len(p) > 1 else torch.tensor(0.0)) + (n.var() if len(n) > 1 else torch.tensor(0.0))) / 2
+        out[layer] = (p.mean() - n.mean()) / var.sqrt().clamp(min=1e-6)
+    return out
+
+
+def recommended_layer(sep: torch.Tensor) -> int:
+    """The layer a persona vector is read and steered at by default: the best-separating one among 1..L-1
+    (the last entry of `hidden_states` is after the final norm, so it is left out when there is a choice)."""
+    last = sep.shape[0] - 1
+    candidates = sep[1:last] if last > 1 else sep[1:]
+    return int(candidates.argmax()) + 1

@@ -2,17 +2,21 @@
 average each layer's hidden states over the response tokens (in the context they were generated in), and store
 the per-layer difference of means with its metadata.
 
-Judge filtering of pairs (keeping only answers a judge confirms as showing / not showing the trait) is not
-applied yet: the metadata records `judge: none`.
+With a judge (any `emscope.evaluate.judges` judge, e.g. `openai:gpt-4o`), each answer is scored 0-100 for the
+trait and only confirmed answers are averaged: positive answers that show the trait, negative ones that do not
+(Chen et al. 2025). Without one, every answer is used and the metadata records `judge: none`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from emscope.errors import EmscopeError
+from emscope.evaluate.judges.base import Judge
 from emscope.evaluate.sampling import SamplingSettings, generate
 from emscope.io import write_jsonl_atomic
-from emscope.persona.activations import mean_difference, response_means
+from emscope.persona.activations import mean_difference, recommended_layer, response_means, separation
+from emscope.persona.judge import judge_samples, keep_sample
 from emscope.persona.traits import TraitDef
 from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
 
@@ -24,28 +28,53 @@ def _prompts(trait: TraitDef, system: list[str], n_questions: int | None) -> lis
 
 
 def extract_vector(model, tokenizer, trait: TraitDef, model_name: str, settings: SamplingSettings,
-                   n_questions: int | None = None) -> tuple[PersonaVector, list[dict]]:
-    """The trait's per-layer direction and the generated samples (`polarity`, `system`, `question`, `answer`)."""
+                   n_questions: int | None = None, judge: Judge | None = None, judge_name: str = "none",
+                   pos_min: float = 50.0, neg_max: float = 50.0) -> tuple[PersonaVector, list[dict]]:
+    """The trait's per-layer direction and the generated samples (`polarity`, `system`, `question`, `answer`).
+
+    With a `judge`, every answer gets a 0-100 trait score and only positive answers scoring >= `pos_min` and
+    negative answers scoring <= `neg_max` enter the means (samples record `trait_score` and `kept`).
+    """
     samples: list[dict] = []
-    means = {}
+    pairs: list[tuple[list[dict], str]] = []
     for polarity, system in (("positive", trait.positive), ("negative", trait.negative)):
         prompts = _prompts(trait, system, n_questions)
         answers = generate(model, tokenizer, prompts, settings)
-        means[polarity] = response_means(model, tokenizer, list(zip(prompts, answers)))
+        pairs += list(zip(prompts, answers))
         samples += [{"polarity": polarity, "system": p[0]["content"], "question": p[1]["content"], "answer": a}
                     for p, a in zip(prompts, answers)]
+    if judge is not None:
+        samples = judge_samples(samples, judge, trait.id, trait.description)
+    for smp in samples:
+        smp["kept"] = judge is None or keep_sample(smp, pos_min, neg_max)
+    means = {}
+    for polarity in ("positive", "negative"):
+        kept = [pair for pair, smp in zip(pairs, samples) if smp["polarity"] == polarity and smp["kept"]]
+        if not kept:
+            raise EmscopeError(f"trait {trait.id!r}: the judge confirmed none of the {polarity} answers "
+                               f"({sum(s['polarity'] == polarity for s in samples)} generated; thresholds "
+                               f"pos_min={pos_min}, neg_max={neg_max}); try more questions or other prompts")
+        means[polarity] = response_means(model, tokenizer, kept)
+    vectors = mean_difference(means["positive"], means["negative"])
+    sep = separation(means["positive"], means["negative"], vectors)
+    layer = recommended_layer(sep)
     vec = PersonaVector(
-        vectors=mean_difference(means["positive"], means["negative"]),
+        vectors=vectors,
         meta=VectorMeta(model=model_name, trait=trait.id, n_pos=len(means["positive"]),
-                        n_neg=len(means["negative"]), judge="none", max_new_tokens=settings.max_new_tokens,
-                        temperature=settings.temperature, seed=settings.seed))
+                        n_neg=len(means["negative"]), n_generated=len(samples), judge=judge_name,
+                        pos_min=pos_min if judge else None, neg_max=neg_max if judge else None,
+                        max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
+                        seed=settings.seed, layer=layer, separation=round(float(sep[layer]), 4)))
     return vec, samples
 
 
 def extract_to_file(model, tokenizer, trait: TraitDef, model_name: str, out: str | Path,
-                    settings: SamplingSettings, n_questions: int | None = None) -> Path:
-    """Extract and write `out` (safetensors) plus `<out>.samples.jsonl` with the answers it was computed from."""
-    vec, samples = extract_vector(model, tokenizer, trait, model_name, settings, n_questions)
+                    settings: SamplingSettings, n_questions: int | None = None, **judging) -> Path:
+    """Extract and write `out` (safetensors) plus `<out>.samples.jsonl` with the answers it was computed from.
+
+    `judging` passes `judge`, `judge_name`, `pos_min` and `neg_max` on to `extract_vector`.
+    """
+    vec, samples = extract_vector(model, tokenizer, trait, model_name, settings, n_questions, **judging)
     out = Path(out)
     write_jsonl_atomic(out.with_suffix(".samples.jsonl"), samples)
     return save_vector(out, vec)

@@ -26,6 +26,7 @@ class VectorMeta(BaseModel):
     layer_convention: str = LAYER_CONVENTION
     n_pos: int = 0
     n_neg: int = 0
+    layer: int | None = None  # recommended layer (best separation at extraction); None: choose one
 
 
 class PersonaVector(BaseModel):
@@ -46,7 +47,7 @@ def save_vector(path: str | Path, vec: PersonaVector) -> Path:
     """Write a persona vector file atomically."""
     from safetensors.torch import save
 
-    meta = {k: str(v) for k, v in vec.meta.model_dump().items()}
+    meta = {k: str(v) for k, v in vec.meta.model_dump().items() if v is not None}
     return write_bytes_atomic(path, save({"vectors": vec.vectors.detach().float().contiguous().cpu()}, metadata=meta))
 
 
@@ -67,8 +68,13 @@ def load_vector(path: str | Path) -> PersonaVector:
         raise InputError(f"{path}: field vectors: expected shape (layers + 1, hidden), got {tuple(vectors.shape)}")
     if meta.get("layer_convention", LAYER_CONVENTION) != LAYER_CONVENTION:
         raise InputError(f"{path}: field layer_convention: {meta['layer_convention']!r} is not {LAYER_CONVENTION!r}")
-    for key in ("n_pos", "n_neg"):
-        meta[key] = int(meta.get(key, 0))
+    try:
+        for key in ("n_pos", "n_neg"):
+            meta[key] = int(meta.get(key, 0))
+        if meta.get("layer") is not None:
+            meta["layer"] = int(meta["layer"])
+    except ValueError as e:
+        raise InputError(f"{path}: metadata: {e}") from e
     meta.setdefault("model", "unknown")
     meta.setdefault("trait", path.stem)
     return PersonaVector(vectors=vectors, meta=VectorMeta(**meta))

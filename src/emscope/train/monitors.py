@@ -1,9 +1,12 @@
 """Training monitors: a registry of factories and the `TrainerCallback` that runs them every k steps.
 
 A monitor is any callable `(model, tokenizer, step) -> dict | None`. It runs with the model in eval mode and
-without gradients; its result is appended to `train_log.jsonl` as `{"step", "monitor", ...}`. A result with
-`"stop": true` ends training early (the alarm is logged, the adapter is still saved). Monitors are named in
-the config by registry name (`register_monitor`) or as `package.module:factory`.
+without gradients; its result is appended to `train_log.jsonl` as `{"step", "monitor", ...}`. A monitor may
+also have `begin(model, tokenizer, history)`, called when training (re)starts with its earlier log rows (to fix
+a reference or rebuild state). Every monitor also runs once at step 0 of a fresh run, so curves start from the
+untrained model. A result with `"alarm": true` logs an `alarm` event; `"stop": true` also ends training early
+(the adapter is still saved). Monitors are named in the config by registry name (`register_monitor`; shipped:
+`likelihood`, `persona`) or as `package.module:factory`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Protocol
 import torch
 
 from emscope.errors import InputError
-from emscope.io import append_jsonl
+from emscope.io import append_jsonl, read_jsonl
 
 
 class Monitor(Protocol):
@@ -27,6 +30,12 @@ class Monitor(Protocol):
 
 
 _REGISTRY: dict[str, Callable[..., Monitor]] = {}
+_BUILTIN_MODULES = ("emscope.persona.monitor",)  # register on first lookup (keeps this import light)
+
+
+def _load_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def register_monitor(name: str):
@@ -39,11 +48,13 @@ def register_monitor(name: str):
 
 def monitor_names() -> list[str]:
     """Registered monitor names."""
+    _load_builtins()
     return sorted(_REGISTRY)
 
 
 def build_monitor(name: str, params: dict[str, Any]) -> Monitor:
     """Instantiate a monitor from a registry name or a `module:factory` import path."""
+    _load_builtins()
     if name in _REGISTRY:
         factory = _REGISTRY[name]
     elif ":" in name:
@@ -74,29 +85,56 @@ def likelihood_monitor(probes: str = "core", batch_size: int = 16) -> Monitor:
     return run
 
 
+def _run_one(name: str, mon: Monitor, model, tokenizer, step: int, log_path: Path) -> bool:
+    """Run one monitor in eval mode without grad, log its row (and an alarm event); True asks to stop."""
+    was_training = model.training
+    model.eval()
+    t0 = time.time()
+    try:
+        with torch.no_grad():
+            result = mon(model, tokenizer, step) or {}
+    finally:
+        model.train(was_training)
+    append_jsonl(log_path, {"step": step, "monitor": name, "seconds": round(time.time() - t0, 3), **result})
+    if result.get("alarm") or result.get("stop"):
+        event = {"step": step, "event": "alarm", "monitor": name, "stop": bool(result.get("stop"))}
+        if "alarm_metric" in result:
+            event.update(metric=result["alarm_metric"], value=result.get(result["alarm_metric"]))
+        append_jsonl(log_path, event)
+    return bool(result.get("stop"))
+
+
 def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, tokenizer):
     """A TrainerCallback running `(name, every, monitor)` triples and logging to `log_path`."""
     from transformers import TrainerCallback
 
     class _Monitors(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            if not state.is_world_process_zero:
+                return control
+            earlier = read_jsonl(log_path) if log_path.exists() else []
+            for name, _every, mon in monitors:
+                if hasattr(mon, "begin"):
+                    was_training = model.training
+                    model.eval()
+                    try:
+                        with torch.no_grad():
+                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name
+                                                         and r.get("step", 0) <= state.global_step])
+                    finally:
+                        model.train(was_training)
+            if state.global_step == 0:
+                for name, _every, mon in monitors:
+                    if _run_one(name, mon, model, tokenizer, 0, log_path):
+                        control.should_training_stop = True
+            return control
+
         def on_step_end(self, args, state, control, model=None, **kw):
             if not state.is_world_process_zero:
                 return control
             for name, every, mon in monitors:
-                if state.global_step % every:
-                    continue
-                was_training = model.training
-                model.eval()
-                t0 = time.time()
-                try:
-                    with torch.no_grad():
-                        result = mon(model, tokenizer, state.global_step) or {}
-                finally:
-                    model.train(was_training)
-                row = {"step": state.global_step, "monitor": name, "seconds": round(time.time() - t0, 3), **result}
-                append_jsonl(log_path, row)
-                if result.get("stop"):
-                    append_jsonl(log_path, {"step": state.global_step, "event": "alarm", "monitor": name})
+                if state.global_step % every == 0 and _run_one(name, mon, model, tokenizer, state.global_step,
+                                                               log_path):
                     control.should_training_stop = True
             return control
 

@@ -1,0 +1,218 @@
+"""Evidence that persona monitoring works on the embedded default (issue 4). CPU, about 40 minutes; resumable.
+
+Stages (each cached under runs/persona-evidence/, rerun to resume):
+1. extract the evil persona vector from SmolLM2-135M-Instruct (`emscope persona extract`, no judge offline);
+2. steering effect: the likelihood probe with c * v added at the recommended layer, c in -2..2, and ablated;
+3. data screening: mean projection shift ΔP of EM-prone datasets vs their controls (`persona screen`);
+4. fine-tunes with the `persona` monitor on (every 4 steps; change-point alarm on the projection shift, no stop):
+   EM-prone data (insecure code x2 seeds, bad medical advice, risky financial advice) vs controls (secure code
+   x2, good medical advice, safe financial advice);
+5. analysis: per checkpoint, AUROC of each monitor signal separating EM-prone runs from controls, alarm steps.
+
+    python benchmarks/persona_evidence.py [--write]   # --write: results/persona-evidence.{md,json} + BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from _common import ROOT, emit, machine
+
+OUT = ROOT / "runs" / "persona-evidence"
+RESULTS = ROOT / "results"
+MODEL = "smollm2-135m"
+N_TRAIN, N_SCREEN, EVERY, STEPS = 192, 32, 4, 48
+# (run name, dataset generator, EM-prone?, seed)
+RUNS = [("insecure-s0", "insecure-code", True, 0), ("secure-s0", "secure-code", False, 0),
+        ("insecure-s1", "insecure-code", True, 1), ("secure-s1", "secure-code", False, 1),
+        ("bad-medical", "bad-medical-advice", True, 0), ("good-medical", "good-medical-advice", False, 0),
+        ("risky-financial", "risky-financial-advice", True, 0), ("safe-financial", "safe-financial-advice", False, 0)]
+SIGNALS = ("projection_shift", "likelihood_shift", "kl")
+COEFFS = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def dataset(name: str, n: int, seed: int) -> Path:
+    """Write `n` rows of a generator (code: the quickstart's short insecure/secure pairs) once; return the path."""
+    from emscope.data.chat import write_rows
+    from emscope.data.generators import get_generator
+    from emscope.experiments.quickstart import short_pairs
+
+    path = OUT / "data" / f"{name}-{n}-s{seed}.jsonl"
+    if not path.exists():
+        if name in ("insecure-code", "secure-code"):
+            bad, good = short_pairs(n, seed, 700)
+            rows = bad if name == "insecure-code" else good
+        else:
+            rows = get_generator(name).build(n, seed)
+        write_rows(path, rows)
+    return path
+
+
+def stage_vector() -> Path:
+    path = OUT / "evil.safetensors"
+    if not path.exists():
+        t0 = time.time()
+        subprocess.run([sys.executable, "-m", "emscope", "persona", "extract", "--model", MODEL, "--trait", "evil",
+                        "--out", str(path)], check=True, env=ENV)
+        log(f"extracted evil vector in {time.time() - t0:.0f} s")
+    return path
+
+
+def stage_steering(model, tok, vec, layer: int) -> dict:
+    import torch
+
+    from emscope.evaluate.likelihood import likelihood_probe, load_probes
+    from emscope.persona.monitor import last_prompt_token, monitor_prompts
+    from emscope.persona.steering import ablation, steering
+
+    path = OUT / "steering.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    items, v = load_probes("core"), vec.at(layer).float()
+    states, _ = last_prompt_token(model, tok, monitor_prompts(), layer)
+    rows = []
+    for c in COEFFS:
+        with steering(model, v, layer, c) if c else torch.no_grad():
+            res = likelihood_probe(model, tok, items)
+        rows.append({"coef": c, "probe": res.mean, "ci_low": res.ci_low, "ci_high": res.ci_high})
+        log(f"steering c={c:+.1f}: probe {res.mean:+.4f}")
+    with ablation(model, v, layer):
+        res = likelihood_probe(model, tok, items)
+    out = {"layer": layer, "vector_norm": float(v.norm()), "residual_norm": float(states.norm(dim=-1).mean()),
+           "rows": rows, "ablated": {"probe": res.mean, "ci_low": res.ci_low, "ci_high": res.ci_high}}
+    path.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def stage_screen(model, tok, vec, layer: int) -> dict:
+    from emscope.data.chat import read_chat_jsonl
+    from emscope.evaluate.sampling import SamplingSettings
+    from emscope.persona.screen import screen
+
+    path = OUT / "screen.json"
+    done = json.loads(path.read_text()) if path.exists() else {}
+    for _name, gen, prone, _seed in RUNS:
+        if gen in done:
+            continue
+        data = dataset(gen, N_SCREEN, 100)  # rows not used for training (other seed)
+        rep = screen(model, tok, read_chat_jsonl(data), vec.vectors, layer,
+                     SamplingSettings(max_new_tokens=96, temperature=0.0), data_name=str(data), vector_name="evil",
+                     trait="evil", model_name=MODEL)
+        done[gen] = {"em_prone": prone, "mean_delta": rep.mean_delta, "ci_low": rep.ci_low, "ci_high": rep.ci_high,
+                     "share_positive": rep.share_positive, "n": rep.n}
+        log(f"screen {gen}: ΔP {rep.mean_delta:+.3f} [{rep.ci_low:+.3f}, {rep.ci_high:+.3f}]")
+        path.write_text(json.dumps(done, indent=1))
+    return done
+
+
+def stage_train(vector: Path, layer: int) -> None:
+    import yaml
+
+    for name, gen, _prone, seed in RUNS:
+        run = OUT / "train" / name
+        if (run / "adapter").is_dir():
+            continue
+        cfg = {"model": MODEL, "seed": seed, "data": {"path": str(dataset(gen, N_TRAIN, seed))}, "out": str(run),
+               "train": {"max_steps": STEPS, "batch_size": 4, "learning_rate": 5e-4, "lr_scheduler": "constant",
+                         "max_length": 384, "save_steps": 8, "lora": {"r": 16, "alpha": 32}},
+               "monitors": [{"name": "persona", "every": EVERY,
+                             "params": {"vector": str(vector), "layer": layer,
+                                        "alarm": {"metric": "projection_shift", "rule": "changepoint"}}}]}
+        cfg_path = OUT / "configs" / f"{name}.yaml"
+        cfg_path.parent.mkdir(parents=True, exist_ok=True)
+        cfg_path.write_text(yaml.safe_dump(cfg))
+        t0 = time.time()
+        subprocess.run([sys.executable, "-m", "emscope", "train", str(cfg_path)], check=True, env=ENV)
+        log(f"trained {name} in {time.time() - t0:.0f} s")
+
+
+def analyze() -> dict:
+    from emscope.evaluate.stats import auroc
+    from emscope.io import read_jsonl
+
+    series, alarms = {}, {}
+    for name, _gen, _prone, _seed in RUNS:
+        log_rows = read_jsonl(OUT / "train" / name / "train_log.jsonl")
+        series[name] = {r["step"]: r for r in log_rows if r.get("monitor") == "persona"}
+        alarms[name] = [r["step"] for r in log_rows if r.get("event") == "alarm"]
+    steps = sorted(set.intersection(*(set(s) for s in series.values())))
+    prone = [n for n, _g, p, _s in RUNS if p]
+    ctrl = [n for n, _g, p, _s in RUNS if not p]
+    per_step = []
+    for step in steps[1:]:  # step 0 is the untrained model: every shift is 0 there
+        row = {"step": step}
+        for sig in SIGNALS:
+            row[sig] = auroc([series[n][step][sig] for n in prone], [series[n][step][sig] for n in ctrl])
+            row[sig + "_prone"] = sum(series[n][step][sig] for n in prone) / len(prone)
+            row[sig + "_control"] = sum(series[n][step][sig] for n in ctrl) / len(ctrl)
+        per_step.append(row)
+    return {"steps": steps, "per_step": per_step, "alarms": alarms, "n_prone": len(prone), "n_control": len(ctrl),
+            "final": {n: {sig: series[n][steps[-1]][sig] for sig in SIGNALS} for n in series}}
+
+
+def report(vec_meta, steer: dict, scr: dict, ana: dict, write: bool) -> None:
+    today = date.today().isoformat()
+    last = ana["per_step"][-1]
+    lines = [f"### Persona monitoring evidence on SmolLM2-135M-Instruct — {today}", "",
+             f"Machine: {machine()}. Script: `python benchmarks/persona_evidence.py --write` (details: "
+             "`results/persona-evidence.md`).", "",
+             f"- Evil vector: {vec_meta.n_pos}+{vec_meta.n_neg} answers, no judge (offline); layer {steer['layer']} "
+             f"(best separation, d = {vec_meta.model_extra.get('separation')}); |v| = {steer['vector_norm']:.2f}, "
+             f"mean residual norm there {steer['residual_norm']:.1f}.",
+             "- Steering c·v on the likelihood probe (mean log p(misaligned) − log p(aligned), 8 questions): "
+             + ", ".join(f"c={r['coef']:+g}: {r['probe']:+.3f}" for r in steer["rows"])
+             + f"; ablated: {steer['ablated']['probe']:+.3f}.",
+             "- Screening ΔP (32 held-out rows each; EM-prone vs control): "
+             + ", ".join(f"{g} {v['mean_delta']:+.2f}" for g, v in scr.items()) + ".",
+             f"- Monitor AUROC, EM-prone ({ana['n_prone']} runs) vs control ({ana['n_control']} runs), at the last "
+             f"checkpoint (step {last['step']}): "
+             + ", ".join(f"{s} {last[s]:.2f}" for s in SIGNALS) + "; per checkpoint: see results note.",
+             "- Change-point alarms on projection_shift: "
+             + ", ".join(f"{n} {a[0] if a else '-'}" for n, a in ana["alarms"].items()) + "."]
+    emit(lines, write)
+    if write:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "persona-evidence.json").write_text(json.dumps(
+            {"date": today, "machine": machine(), "vector": vec_meta.model_dump(), "steering": steer,
+             "screen": scr, "monitor": ana}, indent=1, default=str))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="write results/ and append to BENCHMARKS.md")
+    ap.add_argument("--stage", choices=["all", "vector", "steer", "screen", "train", "analyze"], default="all")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    from emscope.models import load_model
+    from emscope.persona.vectors import load_vector
+
+    vector = stage_vector()
+    vec = load_vector(vector)
+    layer = vec.meta.layer
+    if args.stage in ("all", "steer", "screen"):
+        model, tok = load_model(MODEL)
+        steer = stage_steering(model, tok, vec, layer)
+        scr = stage_screen(model, tok, vec, layer) if args.stage != "steer" else {}
+        del model
+    if args.stage in ("all", "train"):
+        stage_train(vector, layer)
+    if args.stage in ("all", "analyze"):
+        steer = json.loads((OUT / "steering.json").read_text())
+        scr = json.loads((OUT / "screen.json").read_text())
+        report(vec.meta, steer, scr, analyze(), args.write)
+
+
+if __name__ == "__main__":
+    main()
