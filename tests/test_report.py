@@ -37,3 +37,42 @@ def test_report_escapes_every_model_string_and_has_no_script(tmp_path):
     assert "http://" not in html and "https://" not in html  # no CDN, works offline
     # the shift of insecure vs base is the mean per-question difference
     assert "+0.250" in html
+
+
+def _monitor_log(d, slope, alarm_at=None):
+    rows = [{"step": s, "loss": 2.0} for s in range(1, 9)]
+    rows += [{"step": s, "monitor": "persona", "projection_shift": slope * s, "kl": 0.01 * s,
+              "likelihood_shift": slope * s / 10} for s in range(0, 9, 2)]
+    if alarm_at is not None:
+        rows.append({"step": alarm_at, "event": "alarm", "monitor": "persona", "stop": False,
+                     "metric": "projection_shift", "value": slope * alarm_at})
+    write_jsonl_atomic(d / "train_log.jsonl", sorted(rows, key=lambda r: r["step"]))
+
+
+def test_report_of_trained_runs_plots_monitor_dynamics_and_lists_alarms(tmp_path):
+    import pytest
+
+    from emscope.errors import InputError
+
+    _monitor_log(tmp_path / "insecure<b>", 0.5, alarm_at=6)
+    _monitor_log(tmp_path / "secure", 0.05)
+    html = render_report(tmp_path).read_text()
+    assert "Training dynamics" in html and "<h2>Results</h2>" not in html  # dynamics-only: nothing evaluated
+    assert "insecure&lt;b&gt;" in html and "insecure<b>" not in html
+    alarm_rows = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">(\d+)</td><td>persona</td>", html)
+    assert alarm_rows == [("insecure&lt;b&gt;", "6")]
+    assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', html)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no evaluated run"):
+        render_report(empty)
+
+
+def test_report_of_evaluated_runs_adds_dynamics_when_monitored(tmp_path):
+    _fake_run(tmp_path, "base", {"q1": 0.1}, ["a"], train=False)
+    _fake_run(tmp_path, "insecure", {"q1": 0.5}, ["b"])
+    assert "Training dynamics" not in render_report(tmp_path).read_text()
+    _monitor_log(tmp_path / "insecure", 0.5)
+    html = render_report(tmp_path).read_text()
+    assert "<h2>Results</h2>" in html and "Training dynamics" in html and "no alarm raised" in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 2

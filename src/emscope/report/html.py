@@ -17,6 +17,7 @@ from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.likelihood import ProbeResult, paired_shift
 from emscope.io import read_jsonl, write_text_atomic
+from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows
 from emscope.rundir import read_summary
 
 
@@ -84,37 +85,66 @@ def results_table(root: str | Path) -> list[dict]:
     return [_row(d, base_probe, d == dirs[0]) for d in dirs]
 
 
+def training_runs(root: Path) -> dict[str, Path]:
+    """Run directories with a `train_log.jsonl` under `root` (or `root` itself), by label (directory name)."""
+    dirs = [root] if (root / "train_log.jsonl").is_file() else sorted(p.parent for p in root.glob("*/train_log.jsonl"))
+    return {d.name: d for d in dirs}
+
+
 def render_report(root: str | Path, out: str | Path | None = None, title: str | None = None) -> Path:
-    """Write `report.html` for the runs under `root`; returns its path."""
+    """Write `report.html` for the runs under `root`; returns its path.
+
+    Evaluated runs give the results tables, figure and sample answers; runs with training monitors add the
+    dynamics section (signal curves, alarms). A directory of trained-only runs gives a dynamics-only report.
+    """
     root = Path(root)
-    dirs = find_conditions(root)
-    base_eval = read_summary(dirs[0])["eval"]
-    base_probe = ProbeResult.model_validate(base_eval["probe"])
-    baseline = base_eval["label"]
-    rows = results_table(root)
-    logs, samples = {}, []
-    for d, row in zip(dirs, rows):
-        run_samples = read_jsonl(d / "samples.jsonl") if (d / "samples.jsonl").is_file() else []
-        samples.extend(run_samples)
-        words = [len(s["answer"].split()) for s in run_samples]
-        row["words"] = sum(words) / len(words) if words else 0.0
-        if (d / "train_log.jsonl").is_file():
-            logs[row["label"]] = read_jsonl(d / "train_log.jsonl")
+    try:
+        dirs = find_conditions(root)
+    except InputError:
+        dirs = []
+        if not monitor_rows(training_runs(root)):
+            raise
+    rows, logs, samples, baseline, n_questions, question_ids, figure, model = [], {}, [], None, 0, [], None, None
+    if dirs:
+        base_eval = read_summary(dirs[0])["eval"]
+        base_probe = ProbeResult.model_validate(base_eval["probe"])
+        baseline, model = base_eval["label"], base_eval["model"]
+        n_questions, question_ids = base_probe.n_questions, list(base_probe.per_question)
+        rows = results_table(root)
+        for d, row in zip(dirs, rows):
+            run_samples = read_jsonl(d / "samples.jsonl") if (d / "samples.jsonl").is_file() else []
+            samples.extend(run_samples)
+            words = [len(s["answer"].split()) for s in run_samples]
+            row["words"] = sum(words) / len(words) if words else 0.0
+            if (d / "train_log.jsonl").is_file():
+                logs[row["label"]] = read_jsonl(d / "train_log.jsonl")
+        figure = _figure(rows, logs, baseline)
     groups: dict[tuple, dict] = {}
     for s in samples:
         key = (s["question_id"], s["paraphrase_index"])
         groups.setdefault(key, {"question_id": s["question_id"], "question": s["question"],
                                 "system": s.get("system"), "samples": []})["samples"].append(s)
+    runs = training_runs(root) if not dirs else {r["label"]: d for d, r in zip(dirs, rows)}
+    mon = monitor_rows(runs)
+    alarms = alarm_events(runs)
     env = Environment(loader=PackageLoader("emscope.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     top = read_summary(root)
     html = env.get_template("report.html.j2").render(
         title=title or top.get("title") or root.name, generated=datetime.now(UTC).isoformat(timespec="seconds"),
-        version=__version__, model=top.get("model") or base_eval["model"], rows=rows,
-        baseline=baseline, n_questions=base_probe.n_questions, figure=_figure(rows, logs, baseline),
-        question_ids=list(base_probe.per_question), sample_groups=list(groups.values()),
+        version=__version__, model=top.get("model") or model or _train_model(runs), rows=rows,
+        baseline=baseline, n_questions=n_questions, figure=figure,
+        question_ids=question_ids, sample_groups=list(groups.values()),
+        dynamics=dynamics_figure(mon, alarms), dynamics_runs=list(mon), alarms=alarms,
     )
     path = Path(out) if out else root / "report.html"
     write_text_atomic(path, html)
     return path
 
+
+def _train_model(runs: dict[str, Path]) -> str:
+    for d in runs.values():
+        model = read_summary(d).get("train", {}).get("model")
+        if model:
+            return model
+    return "unknown"
