@@ -517,7 +517,7 @@ def persona_screen(
     layer: Annotated[int | None, typer.Option(help="Layer l; default: the vector file's recommended layer.")] = None,
     model: Annotated[str, typer.Option(help="Model spec or adapter directory (the model you would train).")] =
         "smollm2-135m",
-    limit: Annotated[int | None, typer.Option(help="Screen only the first N rows.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Screen only the first N rows.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens of the model's own (greedy) answer.")] = 96,
     top: Annotated[int, typer.Option(help="Rows to print from each end of the ranking.")] = 5,
 ) -> None:
