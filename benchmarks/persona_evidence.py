@@ -141,10 +141,14 @@ def stage_train(vector: Path, layer: int) -> None:
 def analyze() -> dict:
     from emscope.evaluate.stats import auroc
     from emscope.io import read_jsonl
+    from emscope.rundir import read_summary
 
-    series, alarms = {}, {}
+    series, alarms, mon_seconds, train_seconds = {}, {}, [], []
     for name, _gen, _prone, _seed in RUNS:
         log_rows = read_jsonl(OUT / "train" / name / "train_log.jsonl")
+        mon_seconds += [r["seconds"] for r in log_rows if r.get("monitor") == "persona"]
+        tr = read_summary(OUT / "train" / name)["train"]
+        train_seconds.append(tr["seconds"] / tr["steps"])
         series[name] = {r["step"]: r for r in log_rows if r.get("monitor") == "persona"}
         alarms[name] = [r["step"] for r in log_rows if r.get("event") == "alarm"]
     steps = sorted(set.intersection(*(set(s) for s in series.values())))
@@ -158,7 +162,10 @@ def analyze() -> dict:
             row[sig + "_prone"] = sum(series[n][step][sig] for n in prone) / len(prone)
             row[sig + "_control"] = sum(series[n][step][sig] for n in ctrl) / len(ctrl)
         per_step.append(row)
-    return {"steps": steps, "per_step": per_step, "alarms": alarms, "n_prone": len(prone), "n_control": len(ctrl),
+    return {"steps": steps, "per_step": per_step, "alarms": alarms,
+            "monitor_seconds": sum(mon_seconds) / len(mon_seconds),
+            "seconds_per_step_incl_monitor": sum(train_seconds) / len(train_seconds),
+            "n_prone": len(prone), "n_control": len(ctrl),
             "final": {n: {sig: series[n][steps[-1]][sig] for sig in SIGNALS} for n in series}}
 
 
@@ -179,6 +186,8 @@ def report(vec_meta, steer: dict, scr: dict, ana: dict, write: bool) -> None:
              f"- Monitor AUROC, EM-prone ({ana['n_prone']} runs) vs control ({ana['n_control']} runs), at the last "
              f"checkpoint (step {last['step']}): "
              + ", ".join(f"{s} {last[s]:.2f}" for s in SIGNALS) + "; per checkpoint: see results note.",
+             f"- Monitor cost: {ana['monitor_seconds']:.1f} s per reading (16 prompts + 8-question probe) vs "
+             f"{ana['seconds_per_step_incl_monitor']:.1f} s per training step (monitor included, every {EVERY}).",
              "- Change-point alarms on projection_shift: "
              + ", ".join(f"{n} {a[0] if a else '-'}" for n, a in ana["alarms"].items()) + "."]
     emit(lines, write)
