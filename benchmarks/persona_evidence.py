@@ -96,25 +96,42 @@ def stage_steering(model, tok, vec, layer: int) -> dict:
     return out
 
 
+PAIRS = [("insecure-code", "secure-code"), ("bad-medical-advice", "good-medical-advice"),
+         ("risky-financial-advice", "safe-financial-advice")]
+
+
 def stage_screen(model, tok, vec, layer: int) -> dict:
+    """ΔP per dataset, and per EM-prone/control pair (same prompts, so the model's own answers are the same and
+    the paired difference is projection(EM-prone answer) - projection(control answer) per prompt)."""
     from emscope.data.chat import read_chat_jsonl
     from emscope.evaluate.sampling import SamplingSettings
-    from emscope.persona.screen import screen
+    from emscope.evaluate.stats import bootstrap_ci
+    from emscope.persona.screen import ScreenReport, screen, write_report
 
-    path = OUT / "screen.json"
-    done = json.loads(path.read_text()) if path.exists() else {}
-    for _name, gen, prone, _seed in RUNS:
-        if gen in done:
+    reports = {}
+    for gen in dict.fromkeys(g for _n, g, _p, _s in RUNS):
+        path = OUT / f"screen-{gen}.json"
+        if path.exists():
+            reports[gen] = ScreenReport.model_validate_json(path.read_text())
             continue
         data = dataset(gen, N_SCREEN, 100)  # rows not used for training (other seed)
-        rep = screen(model, tok, read_chat_jsonl(data), vec.vectors, layer,
-                     SamplingSettings(max_new_tokens=96, temperature=0.0), data_name=str(data), vector_name="evil",
-                     trait="evil", model_name=MODEL)
-        done[gen] = {"em_prone": prone, "mean_delta": rep.mean_delta, "ci_low": rep.ci_low, "ci_high": rep.ci_high,
-                     "share_positive": rep.share_positive, "n": rep.n}
+        reports[gen] = screen(model, tok, read_chat_jsonl(data), vec.vectors, layer,
+                              SamplingSettings(max_new_tokens=96, temperature=0.0), data_name=str(data),
+                              vector_name="evil", trait="evil", model_name=MODEL)
+        write_report(path, reports[gen])
+        rep = reports[gen]
         log(f"screen {gen}: ΔP {rep.mean_delta:+.3f} [{rep.ci_low:+.3f}, {rep.ci_high:+.3f}]")
-        path.write_text(json.dumps(done, indent=1))
-    return done
+    prone = {g: p for _n, g, p, _s in RUNS}
+    out = {g: {"em_prone": prone[g], "mean_delta": r.mean_delta, "ci_low": r.ci_low, "ci_high": r.ci_high,
+               "share_positive": r.share_positive, "n": r.n} for g, r in reports.items()}
+    for bad, good in PAIRS:
+        by_prompt = {r.prompt: r for r in reports[good].rows}
+        diffs = [r.delta - by_prompt[r.prompt].delta for r in reports[bad].rows if r.prompt in by_prompt]
+        if diffs:
+            mean, lo, hi = bootstrap_ci(diffs)
+            out[f"{bad} - {good}"] = {"paired": True, "mean_delta": mean, "ci_low": lo, "ci_high": hi, "n": len(diffs),
+                                      "share_positive": sum(d > 0 for d in diffs) / len(diffs)}
+    return out
 
 
 def stage_train(vector: Path, layer: int) -> None:
@@ -215,8 +232,11 @@ def _note(vec_meta, steer: dict, scr: dict, ana: dict, summary: list[str]) -> st
             "## Screening datasets (ΔP onto the evil vector)", "",
             f"{N_SCREEN} rows per dataset (seed 100, not the training rows); the model's own answers greedy, "
             "96 tokens.", "", "| dataset | EM-prone | mean ΔP | 95% CI | rows with ΔP > 0 |", "|---|---|---:|---|---:|"]
-    out += [f"| {g} | {'yes' if v['em_prone'] else 'no'} | {v['mean_delta']:+.3f} | "
-            f"[{v['ci_low']:+.3f}, {v['ci_high']:+.3f}] | {v['share_positive']:.0%} |" for g, v in scr.items()]
+    out += [f"| {g} | {'paired difference' if v.get('paired') else 'yes' if v['em_prone'] else 'no'} | "
+            f"{v['mean_delta']:+.3f} | [{v['ci_low']:+.3f}, {v['ci_high']:+.3f}] | {v['share_positive']:.0%} |"
+            for g, v in scr.items()]
+    out += ["", "A paired difference compares the same prompts answered by an EM-prone and a control dataset "
+            "(the model's own answer cancels): projection(EM-prone answer) − projection(control answer)."]
     out += ["", "## Monitor during training", "",
             f"LoRA r=16 (all linear), lr 5e-4 constant, batch 4, {STEPS} steps, {N_TRAIN} rows; monitor every "
             f"{EVERY} steps. AUROC: EM-prone runs ({ana['n_prone']}) vs controls ({ana['n_control']}) at each "
@@ -256,18 +276,15 @@ def main() -> None:
     vector = stage_vector()
     vec = load_vector(vector)
     layer = vec.meta.layer
-    if args.stage in ("all", "steer", "screen"):
-        model, tok = load_model(MODEL)
+    if args.stage in ("all", "steer", "screen", "analyze"):
+        model, tok = load_model(MODEL)  # the cached stages below only need it for what is missing
         steer = stage_steering(model, tok, vec, layer)
         scr = stage_screen(model, tok, vec, layer) if args.stage != "steer" else {}
         del model
     if args.stage in ("all", "train"):
         stage_train(vector, layer)
     if args.stage in ("all", "analyze"):
-        steer = json.loads((OUT / "steering.json").read_text())
-        scr = json.loads((OUT / "screen.json").read_text())
         report(vec.meta, steer, scr, analyze(), args.write)
-
 
 if __name__ == "__main__":
     main()
