@@ -2,7 +2,7 @@
 
 Stages (each cached under runs/persona-evidence/, rerun to resume):
 1. extract the evil persona vector from SmolLM2-135M-Instruct (`emscope persona extract`, no judge offline);
-2. steering effect: the likelihood probe with c * v added at the recommended layer, c in -2..2, and ablated;
+2. steering effect: the likelihood probe with c * v added at the recommended layer, c in -4..4, and ablated;
 3. data screening: mean projection shift ΔP of EM-prone datasets vs their controls (`persona screen`);
 4. fine-tunes with the `persona` monitor on (every 4 steps; change-point alarm on the projection shift, no stop):
    EM-prone data (insecure code x2 seeds, bad medical advice, risky financial advice) vs controls (secure code
@@ -35,7 +35,7 @@ RUNS = [("insecure-s0", "insecure-code", True, 0), ("secure-s0", "secure-code", 
         ("bad-medical", "bad-medical-advice", True, 0), ("good-medical", "good-medical-advice", False, 0),
         ("risky-financial", "risky-financial-advice", True, 0), ("safe-financial", "safe-financial-advice", False, 0)]
 SIGNALS = ("projection_shift", "likelihood_shift", "kl")
-COEFFS = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+COEFFS = (-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0)
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
 
 

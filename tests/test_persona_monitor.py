@@ -146,6 +146,9 @@ def test_vector_layer_choice_and_separation():
     vectors = pos.mean(0) - neg.mean(0)
     sep = separation(pos, neg, vectors)
     assert sep[0] == 0 and int(sep.argmax()) == 2 and recommended_layer(sep) == 2
+    late = torch.tensor([0.0] + [1.0] * 7 + [2.0] + [1.0] * 13 + [9.0] * 8)  # L = 29: late layers separate best
+    assert recommended_layer(late) == 8  # ... but the default stays in the middle (8..21)
+    assert recommended_layer(torch.tensor([0.0, 0.5, 3.0])) in (1, 2)  # tiny models: every block is a candidate
 
 
 # --- in training -----------------------------------------------------------------------------------------------
@@ -243,4 +246,4 @@ def test_extracted_vector_records_its_recommended_layer(tmp_path):
     path = extract_to_file(model, tok, trait, "tiny-random", tmp_path / "g.safetensors",
                            SamplingSettings(max_new_tokens=6, temperature=1.0, seed=0))
     vec = load_vector(path)
-    assert vec.meta.layer in (1, 2) and float(vec.meta.separation) != 0.0  # 1..L-1: never the post-norm layer
+    assert vec.meta.layer in (1, 2) and float(vec.meta.separation) != 0.0  # middle blocks of 3: 1..2

@@ -56,8 +56,10 @@ def separation(pos: torch.Tensor, neg: torch.Tensor, vectors: torch.Tensor) -> t
 
 
 def recommended_layer(sep: torch.Tensor) -> int:
-    """The layer a persona vector is read and steered at by default: the best-separating one among 1..L-1
-    (the last entry of `hidden_states` is after the final norm, so it is left out when there is a choice)."""
-    last = sep.shape[0] - 1
-    candidates = sep[1:last] if last > 1 else sep[1:]
-    return int(candidates.argmax()) + 1
+    """The layer a persona vector is read and steered at by default: the best-separating one among the middle
+    layers ceil(L/4)..floor(3L/4). Answer-token separation keeps growing toward the output, where it mostly
+    reflects the tokens being written and where a steering vector has few blocks left to act through; persona
+    work steers in the middle of the network (Chen et al. 2025: layer 20 of 28 and 16 of 32)."""
+    n = sep.shape[0] - 1  # decoder blocks
+    lo, hi = max(1, -(-n // 4)), max(1, (3 * n) // 4)
+    return int(sep[lo:hi + 1].argmax()) + lo
