@@ -163,10 +163,10 @@ def analyze() -> dict:
     series, alarms, mon_seconds, train_seconds = {}, {}, [], []
     for name, _gen, _prone, _seed in RUNS:
         log_rows = read_jsonl(OUT / "train" / name / "train_log.jsonl")
-        mon_seconds += [r["seconds"] for r in log_rows if r.get("monitor") == "persona"]
+        mon_seconds += [r["seconds"] for r in log_rows if r.get("monitor") == "persona" and "event" not in r]
         tr = read_summary(OUT / "train" / name)["train"]
         train_seconds.append(tr["seconds"] / tr["steps"])
-        series[name] = {r["step"]: r for r in log_rows if r.get("monitor") == "persona"}
+        series[name] = {r["step"]: r for r in log_rows if r.get("monitor") == "persona" and "event" not in r}
         alarms[name] = [r["step"] for r in log_rows if r.get("event") == "alarm"]
     steps = sorted(set.intersection(*(set(s) for s in series.values())))
     prone = [n for n, _g, p, _s in RUNS if p]

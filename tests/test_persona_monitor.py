@@ -178,7 +178,7 @@ def test_persona_monitor_in_training_logs_signals_and_its_alarm_stops_training(t
                                 "bf16": False})
     run = train(cfg)
     log = read_jsonl(run / "train_log.jsonl")
-    rows = [r for r in log if r.get("monitor") == "persona"]
+    rows = [r for r in log if r.get("monitor") == "persona" and "event" not in r]
     assert rows[0]["step"] == 0 and rows[0]["kl"] == pytest.approx(0.0, abs=1e-7)  # untrained: the reference
     assert rows[0]["layer"] == 1 and "alarm" not in rows[0]  # the vector file's recommended layer
     assert rows[1]["step"] == 2 and rows[1]["kl"] > 1e-7 and rows[1]["alarm"] is True
@@ -193,10 +193,10 @@ def test_persona_monitor_bad_params_are_clear_errors(vector_file):
         persona_monitor(str(vector_file), alarm={"rule": "threshold"})
     with pytest.raises(Exception, match="not found"):
         persona_monitor("nope.safetensors")
-    mon = persona_monitor(str(vector_file), probes=None, alarm={"metric": "likelihood_shift"})
-    model, tok = tiny_random_model()
-    with pytest.raises(Exception, match="likelihood_shift.*is not recorded"):
-        mon(model, tok, 1)
+    with pytest.raises(Exception, match="likelihood_shift.*is not recorded.*need probes"):
+        persona_monitor(str(vector_file), probes=None, alarm={"metric": "likelihood_shift"})
+    with pytest.raises(Exception, match="'loss' is not recorded"):
+        persona_monitor(str(vector_file), alarm={"metric": "loss"})
 
 
 # --- data screening ----------------------------------------------------------------------------------------------
@@ -247,3 +247,29 @@ def test_extracted_vector_records_its_recommended_layer(tmp_path):
                            SamplingSettings(max_new_tokens=6, temperature=1.0, seed=0))
     vec = load_vector(path)
     assert vec.meta.layer in (1, 2) and float(vec.meta.separation) != 0.0  # middle blocks of 3: 1..2
+
+
+def test_cli_train_with_the_persona_monitor_and_report(tmp_path, data_file, vector_file):
+    import yaml
+
+    cfg = {"model": "tiny-random", "data": {"path": str(data_file)}, "out": str(tmp_path / "runs" / "mon"),
+           "train": {"batch_size": 4, "learning_rate": 1e-2, "max_steps": 6, "lora": {"r": 4}, "bf16": False},
+           "monitors": [{"name": "persona", "every": 3,
+                         "params": {"vector": str(vector_file), "layer": 2,
+                                    "alarm": {"metric": "projection_shift", "rule": "threshold", "threshold": -1e9}}}]}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([sys.executable, "-m", "emscope", "train", str(tmp_path / "c.yaml")], capture_output=True,
+                         text=True, env=ENV, timeout=300)
+    assert res.returncode == 0, res.stderr
+    log = read_jsonl(tmp_path / "runs" / "mon" / "train_log.jsonl")
+    mons = [r for r in log if r.get("monitor") == "persona" and "event" not in r]
+    assert [r["step"] for r in mons] == [0, 3, 6] and all(r["layer"] == 2 for r in mons)
+    assert {"likelihood_probe", "likelihood_shift", "kl", "projection_shift"} <= mons[-1].keys()
+    # threshold -1e9 without stop: the alarm fires once (at step 0), is logged, and training goes on
+    assert [(r["step"], r["stop"]) for r in log if r.get("event") == "alarm"] == [(0, False)]
+    assert max(r["step"] for r in log if "loss" in r) == 6
+    res = subprocess.run([sys.executable, "-m", "emscope", "report", str(tmp_path / "runs")], capture_output=True,
+                         text=True, env=ENV, timeout=120)
+    assert res.returncode == 0, res.stderr
+    html = (tmp_path / "runs" / "report.html").read_text()
+    assert "Training dynamics" in html and ">mon</td><td class=\"num\">0</td>" in html

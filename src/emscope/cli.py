@@ -187,9 +187,18 @@ def report(
 ) -> None:
     """Write a self-contained HTML report and print the results table."""
     from emscope.report import render_report
+    from emscope.report.dynamics import alarm_events, monitor_rows
+    from emscope.report.html import find_conditions, training_runs
 
     path = render_report(run_dir, output)
-    _print_results(run_dir)
+    try:
+        find_conditions(run_dir)
+        _print_results(run_dir)
+    except InputError:  # trained, not evaluated: the report has the monitor dynamics only
+        runs = training_runs(run_dir)
+        alarms = alarm_events(runs)
+        out.print(f"Monitored runs: {', '.join(monitor_rows(runs))}; alarms: "
+                  + (", ".join(f"{a['run']} at step {a['step']}" for a in alarms) or "none"), markup=False)
     out.print(f"Report: [bold]{path.resolve()}[/bold]")
 
 

@@ -86,11 +86,19 @@ def _reference(model):
     return None
 
 
+SIGNALS = ("projection", "projection_shift", "kl")
+PROBE_SIGNALS = ("likelihood_probe", "likelihood_shift")
+
+
 class PersonaMonitor:
     """Callable monitor `(model, tokenizer, step) -> dict`; `begin` fixes the reference and replays history."""
 
     def __init__(self, vector: torch.Tensor, layer: int, prompts: list[list[dict]], probes=None,
                  alarm: AlarmConfig | None = None):
+        signals = SIGNALS + (PROBE_SIGNALS if probes else ())
+        if alarm is not None and alarm.metric not in signals:
+            raise InputError(f"monitors: persona: alarm metric {alarm.metric!r} is not recorded; choose one of "
+                             f"{', '.join(signals)}" + ("" if probes else " (likelihood signals need probes)"))
         self.unit = vector.float() / vector.float().norm().clamp(min=1e-12)
         self.layer = layer
         self.prompts = prompts
@@ -130,9 +138,6 @@ class PersonaMonitor:
             row["likelihood_probe"] = cur["likelihood"]
             row["likelihood_shift"] = cur["likelihood"] - self.ref["likelihood"]
         if self.detector:
-            if self.alarm.metric not in row:
-                raise InputError(f"monitors: persona: alarm metric {self.alarm.metric!r} is not recorded; "
-                                 f"choose one of {', '.join(k for k in row if k not in ('layer', 'reference'))}")
             fired = self.detector.update(step, row[self.alarm.metric])
             row.update(self.detector.state())
             if fired:

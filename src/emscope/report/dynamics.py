@@ -22,7 +22,7 @@ def monitor_rows(run_dirs: dict[str, Path]) -> dict[str, list[dict]]:
     out = {}
     for label, d in run_dirs.items():
         log = d / "train_log.jsonl"
-        rows = [r for r in read_jsonl(log) if "monitor" in r] if log.is_file() else []
+        rows = [r for r in read_jsonl(log) if "monitor" in r and "event" not in r] if log.is_file() else []
         if rows:
             out[label] = sorted(rows, key=lambda r: r["step"])
     return out
