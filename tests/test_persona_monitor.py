@@ -273,3 +273,16 @@ def test_cli_train_with_the_persona_monitor_and_report(tmp_path, data_file, vect
     assert res.returncode == 0, res.stderr
     html = (tmp_path / "runs" / "report.html").read_text()
     assert "Training dynamics" in html and ">mon</td><td class=\"num\">0</td>" in html
+
+
+def test_full_finetuning_monitor_reference_is_the_starting_weights(tmp_path, data_file, vector_file):
+    cfg = TrainRunConfig(model="tiny-random", data={"path": data_file}, out=tmp_path / "full",
+                         monitors=[{"name": "persona", "every": 2, "params": {"vector": str(vector_file),
+                                                                              "probes": None}}],
+                         train={"adapter": "full", "batch_size": 4, "learning_rate": 1e-3, "max_steps": 4,
+                                "bf16": False})
+    log = read_jsonl(train(cfg) / "train_log.jsonl")
+    rows = [r for r in log if r.get("monitor") == "persona"]
+    assert [r["step"] for r in rows] == [0, 2, 4] and {r["reference"] for r in rows} == {"weights-at-start"}
+    assert rows[0]["kl"] == pytest.approx(0.0, abs=1e-7) and rows[0]["projection_shift"] == pytest.approx(0.0, abs=1e-6)
+    assert rows[2]["kl"] > 1e-6
