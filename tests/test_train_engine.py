@@ -267,16 +267,25 @@ def test_full_finetuning_with_kl_saves_a_loadable_model(tmp_path, data_file):
 
 
 KILLER = '''
-import os, signal
+import json, os, signal
 from pathlib import Path
 
-def make(at_step, flag):
-    def run(model, tokenizer, step):
-        if step == at_step and not Path(flag).exists():
-            Path(flag).write_text("killed")
+class Killer:
+    def __init__(self, at_step, flag):
+        self.at_step, self.flag = at_step, flag
+
+    def begin(self, model, tokenizer, history):  # records what a (re)started run hands back to the monitor
+        with open(self.flag + ".begin", "a") as f:
+            f.write(json.dumps([r["step"] for r in history]) + "\\n")
+
+    def __call__(self, model, tokenizer, step):
+        if step == self.at_step and not Path(self.flag).exists():
+            Path(self.flag).write_text("killed")
             os.kill(os.getpid(), signal.SIGKILL)
-        return {}
-    return run
+        return {"step_seen": step}
+
+def make(at_step, flag):
+    return Killer(at_step, flag)
 '''
 
 
@@ -328,6 +337,9 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(tmp_path, data_file):
     assert [r["loss"] for r in losses] == pytest.approx(ref_losses, abs=1e-4)
     assert {"step": 6, "event": "resume", "checkpoint": "checkpoint-6"} in log
     assert read_summary(run)["train"]["resumed_from"] == "checkpoint-6"
+    # the monitor's begin() saw nothing on the fresh start, then its own readings up to the checkpoint on resume
+    begins = [json.loads(line) for line in (tmp_path / "flag.begin").read_text().splitlines()]
+    assert begins == [[], [0, 1, 2, 3, 4, 5, 6]]
     assert not (run / "checkpoints").exists()
 
 

@@ -23,6 +23,7 @@ from emscope.evaluate.likelihood import likelihood_probe, load_probes
 from emscope.evaluate.questions import load_questions
 from emscope.persona.alarm import AlarmConfig, OnsetDetector
 from emscope.persona.vectors import load_vector
+from emscope.train.defenses.kl import token_kl
 from emscope.train.monitors import register_monitor
 from emscope.train.tokenize import render_prompt
 
@@ -57,8 +58,9 @@ def last_prompt_token(model, tokenizer, prompts: list[list[dict]], layer: int) -
 
 
 def mean_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> float:
-    """Mean over rows of KL(p || q) for log-prob rows `logp` (p) and `ref_logp` (q)."""
-    return float((logp.exp() * (logp - ref_logp)).sum(-1).mean())
+    """Mean over rows of KL(p || q) for log-prob rows `logp` (p) and `ref_logp` (q): the KL defense's function."""
+    total, n = token_kl(logp, ref_logp, torch.ones(logp.shape[0], dtype=torch.bool))
+    return float(total / n)
 
 
 def default_layer(n_layers: int) -> int:

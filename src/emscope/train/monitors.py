@@ -112,15 +112,15 @@ def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, t
         def on_train_begin(self, args, state, control, model=None, **kw):
             if not state.is_world_process_zero:
                 return control
-            earlier = read_jsonl(log_path) if log_path.exists() else []
+            earlier = [r for r in (read_jsonl(log_path) if log_path.exists() else [])
+                       if "event" not in r and r.get("step", 0) <= state.global_step]  # readings kept on resume
             for name, _every, mon in monitors:
                 if hasattr(mon, "begin"):
                     was_training = model.training
                     model.eval()
                     try:
                         with torch.no_grad():
-                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name
-                                                         and r.get("step", 0) <= state.global_step])
+                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name])
                     finally:
                         model.train(was_training)
             if state.global_step == 0:
