@@ -535,13 +535,12 @@ def persona_steer(
     from emscope.evaluate.sampling import SamplingSettings, generate
     from emscope.io import write_jsonl_atomic
     from emscope.models import load_model
-    from emscope.persona.monitor import vector_layer
     from emscope.persona.steering import ablation, steering
     from emscope.persona.vectors import load_vector
 
     alpha = alpha if alpha is not None else [0.0, 4.0]
     vec = load_vector(vector)  # validated before the model loads
-    layer = vector_layer(vec.meta.layer, vec.vectors.shape[0], layer)
+    layer = vec.layer_for(layer)
     v = vec.at(layer).float()
     m, tok = load_model(model)
     unit = v / v.norm().clamp(min=1e-12)
@@ -576,13 +575,12 @@ def persona_screen(
     from emscope.data.chat import read_chat_jsonl
     from emscope.evaluate.sampling import SamplingSettings
     from emscope.models import load_model
-    from emscope.persona.monitor import vector_layer
     from emscope.persona.screen import screen, write_report
     from emscope.persona.vectors import load_vector
 
     rows = read_chat_jsonl(data)[:limit]  # inputs validated before the model loads
     vec = load_vector(vector)
-    layer = vector_layer(vec.meta.layer, vec.vectors.shape[0], layer)
+    layer = vec.layer_for(layer)
     m, tok = load_model(model)
     if m.config.hidden_size != vec.vectors.shape[1] or vec.vectors.shape[0] != m.config.num_hidden_layers + 1:
         raise InputError(f"{vector}: vectors shape {tuple(vec.vectors.shape)} does not fit {model} "

@@ -63,24 +63,6 @@ def mean_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> float:
     return float(total / n)
 
 
-def default_layer(n_layers: int) -> int:
-    """Layer used when neither the call nor the vector file names one: two thirds of the depth."""
-    return max(1, round(2 * n_layers / 3))
-
-
-def vector_layer(meta_layer: Any, n_rows: int, layer: int | None) -> int:
-    """The layer to read: explicit `layer`, else the vector file's recommended layer, else two thirds depth."""
-    if layer is not None:
-        chosen = layer
-    elif meta_layer is not None:
-        chosen = int(meta_layer)
-    else:
-        chosen = default_layer(n_rows - 1)
-    if not 1 <= chosen < n_rows:
-        raise InputError(f"layer {chosen} out of range 1..{n_rows - 1} for this persona vector")
-    return chosen
-
-
 def _reference(model):
     """Context in which `model` computes as its reference (adapter disabled), or None without an adapter."""
     if getattr(model, "peft_config", None) and hasattr(model, "disable_adapter"):
@@ -152,7 +134,7 @@ def persona_monitor(vector: str, layer: int | None = None, questions: str = "cor
                     alarm: dict | None = None) -> PersonaMonitor:
     """Persona-drift monitor: projection, likelihood probe and KL vs the reference, with an optional alarm."""
     vec = load_vector(vector)
-    chosen = vector_layer(vec.meta.layer, vec.vectors.shape[0], layer)
+    chosen = vec.layer_for(layer)
     try:
         alarm_cfg = AlarmConfig(**alarm) if alarm else None
     except ValueError as e:

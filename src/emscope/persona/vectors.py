@@ -8,6 +8,7 @@ trait, convention and how the vector was obtained.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +30,24 @@ class VectorMeta(BaseModel):
     layer: int | None = None  # recommended layer (best separation at extraction); None: choose one
 
 
+def default_layer(n_layers: int) -> int:
+    """Layer used when neither the call nor the vector file names one: two thirds of the depth."""
+    return max(1, round(2 * n_layers / 3))
+
+
+def vector_layer(meta_layer: Any, n_rows: int, layer: int | None) -> int:
+    """The layer to read: explicit `layer`, else the vector file's recommended layer, else two thirds depth."""
+    if layer is not None:
+        chosen = layer
+    elif meta_layer is not None:
+        chosen = int(meta_layer)
+    else:
+        chosen = default_layer(n_rows - 1)
+    if not 1 <= chosen < n_rows:
+        raise InputError(f"layer {chosen} out of range 1..{n_rows - 1} for this persona vector")
+    return chosen
+
+
 class PersonaVector(BaseModel):
     """Per-layer trait directions and their metadata."""
 
@@ -41,6 +60,10 @@ class PersonaVector(BaseModel):
         if not 0 <= layer < self.vectors.shape[0]:
             raise InputError(f"layer {layer} out of range 0..{self.vectors.shape[0] - 1} for this vector file")
         return self.vectors[layer]
+
+    def layer_for(self, layer: int | None = None) -> int:
+        """The layer to read or steer at: `layer` if given, else this file's recommended one (see `vector_layer`)."""
+        return vector_layer(self.meta.layer, self.vectors.shape[0], layer)
 
 
 def save_vector(path: str | Path, vec: PersonaVector) -> Path:
