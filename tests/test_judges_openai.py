@@ -12,7 +12,8 @@ import pytest
 
 from emscope.errors import EmscopeError, InputError
 from emscope.evaluate.judges.base import MIN_NUMBER_MASS, Score, score_from_top_logprobs
-from emscope.evaluate.judges.openai_judge import OpenAIJudge, build_judge
+from emscope.evaluate.judges.openai_judge import OpenAIJudge
+from emscope.evaluate.judges.registry import build_judge
 from emscope.persona.judge import judge_samples, keep_sample, trait_prompt
 
 KEY = "sk-test-0123456789abcdef"
@@ -258,7 +259,7 @@ def test_build_judge_rejects(spec):
 
 
 def test_build_judge_lists_forms():
-    with pytest.raises(InputError, match="openai:MODEL@BASE_URL"):
+    with pytest.raises(InputError, match=r"openai:MODEL\[@BASE_URL\].*hf:MODEL.*classifier"):
         build_judge("nonsense")
 
 

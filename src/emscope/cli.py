@@ -499,7 +499,7 @@ def persona_extract(
     neg_max: Annotated[float, typer.Option(help="With --judge: keep negative answers scoring <= this.")] = 50.0,
 ) -> None:
     """Extract a persona vector: answers under eliciting vs suppressing prompts, per-layer mean difference."""
-    from emscope.evaluate.judges.openai_judge import build_judge
+    from emscope.evaluate.judges.registry import build_judge
     from emscope.evaluate.sampling import SamplingSettings
     from emscope.models import load_model
     from emscope.persona.extract import extract_to_file

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -71,3 +72,21 @@ def score_from_top_logprobs(top: dict[str, float]) -> Score:
         return Score(value=None, reason=reason, mass=mass)
     value = sum(n * p for n, p in numbers.items()) / mass
     return Score(value=min(100.0, max(0.0, value)), reason="", mass=mass)
+
+
+JudgeItem = tuple[str, str, str]
+"""(question, answer, prompt template) as passed to `Judge.score`."""
+
+
+def score_all(judge: Judge, items: list[JudgeItem], on_done: Callable[[int], None] | None = None) -> list[Score]:
+    """Score every item, through the judge's batched `score_many(items, on_done)` when it has one (concurrent HTTP,
+    batched forward passes), else one `score` call at a time; the result is in the order of `items`."""
+    many = getattr(judge, "score_many", None)
+    if callable(many):
+        return list(many(items, on_done=on_done))
+    out = []
+    for q, a, p in items:
+        out.append(judge.score(q, a, p))
+        if on_done:
+            on_done(1)
+    return out

@@ -7,16 +7,14 @@ inside the SDK client: it is never stored elsewhere, logged or shown in `repr`.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
 
 from emscope.errors import EmscopeError, InputError
-from emscope.evaluate.judges.base import Judge, Score, score_from_top_logprobs
+from emscope.evaluate.judges.base import Score, score_from_top_logprobs
 
 _PLACEHOLDER = re.compile(r"\{(question|answer)\}")
-_SPEC_FORMS = "'openai:MODEL', 'openai:MODEL@BASE_URL' or 'package.module:factory'"
 
 
 def fill_prompt(prompt: str, question: str, answer: str) -> str:
@@ -82,25 +80,3 @@ class OpenAIJudge:
         key = getattr(self._client, "api_key", "")
         return text.replace(key, "***") if isinstance(key, str) and len(key) >= 4 else text
 
-
-def build_judge(spec: str) -> Judge:
-    """A judge from `openai:MODEL`, `openai:MODEL@BASE_URL` or `package.module:factory` (called with no arguments)."""
-    kind, sep, rest = spec.partition(":")
-    if sep and kind == "openai":
-        model, _, base_url = rest.partition("@")
-        if not model:
-            raise InputError(f"judge spec {spec!r} names no model; accepted forms: {_SPEC_FORMS}")
-        return OpenAIJudge(model, base_url=base_url or None)
-    if sep and "." in kind and rest.isidentifier():
-        try:
-            module = importlib.import_module(kind)
-        except ImportError as e:
-            raise InputError(f"judge spec {spec!r}: cannot import module {kind!r}: {e}") from e
-        factory = getattr(module, rest, None)
-        if not callable(factory):
-            raise InputError(f"judge spec {spec!r}: module {kind!r} has no callable {rest!r}")
-        judge = factory()
-        if not callable(getattr(judge, "score", None)):
-            raise InputError(f"judge spec {spec!r}: {rest}() returned {type(judge).__name__}, which has no score()")
-        return judge
-    raise InputError(f"unknown judge spec {spec!r}; accepted forms: {_SPEC_FORMS}")
