@@ -70,3 +70,14 @@ def test_auroc_is_the_mann_whitney_probability():
     assert auroc([0.9, 0.8, 0.4], [0.5, 0.3]) == pytest.approx(5 / 6)  # 0.4 loses to 0.5 only
     with pytest.raises(ValueError):
         auroc([], [1])
+
+
+def test_auroc_matches_pairwise_counting_with_ties():
+    import numpy as np
+
+    from emscope.evaluate.stats import auroc
+
+    rng = np.random.default_rng(3)
+    pos, neg = rng.integers(0, 6, 40).astype(float), rng.integers(0, 5, 55).astype(float)
+    pairs = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (40 * 55)
+    assert auroc(pos, neg) == pytest.approx(pairs, abs=1e-12)

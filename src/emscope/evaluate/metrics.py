@@ -42,8 +42,9 @@ class Metrics(BaseModel):
 
 
 def load_judged(path: str | Path):
-    """A judged CSV or JSONL as a DataFrame with `question_key`, `answer`, `aligned`, `coherent` (floats, NaN
-    where empty); files without score columns are an InputError naming the file."""
+    """A judged CSV or JSONL as a DataFrame with `question_key`, `question`, `answer` (text, empty when the file
+    has none), `aligned`, `coherent` (floats, NaN where empty); files without score columns are an InputError
+    naming the file."""
     import pandas as pd
 
     path = Path(path)
@@ -62,6 +63,8 @@ def load_judged(path: str | Path):
     if key is None:
         raise InputError(f"{path}: needs a question_id or question column")
     out = pd.DataFrame({"question_key": df[key].astype(str)})
+    for col in ("question", "answer"):
+        out[col] = df[col].fillna("").astype(str) if col in df.columns else ""
     for col in ("aligned", "coherent"):
         vals = pd.to_numeric(df[col], errors="coerce")
         bad = vals.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")

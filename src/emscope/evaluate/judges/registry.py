@@ -47,6 +47,20 @@ def build_judge(spec: str, metric: str = "aligned") -> Judge:
     raise InputError(f"unknown judge spec {spec!r}; accepted forms: {SPEC_FORMS}")
 
 
+def build_judges(spec: str, metrics: tuple[str, ...] = METRICS) -> dict[str, Judge]:
+    """One judge per metric. Judges that read the prompt (openai, hf, factories) are built once and shared; the
+    classifier gets one head per metric (sharing its encoder)."""
+    if spec.partition(":")[0] == "classifier":
+        return {m: build_judge(spec, metric=m) for m in metrics}
+    judge = build_judge(spec)
+    return dict.fromkeys(metrics, judge)
+
+
+def reads_prompt(spec: str) -> bool:
+    """Whether the judge a spec names follows the prompt it is given (the classifier predicts fixed metrics)."""
+    return spec.partition(":")[0] != "classifier"
+
+
 def _factory_judge(spec: str, module_name: str, attr: str) -> Judge:
     try:
         module = importlib.import_module(module_name)
