@@ -120,18 +120,43 @@ def eval_run(
     max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 96,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    judge: Annotated[str | None, typer.Option(help="Judge spec for aligned/coherent: classifier[:DIR], hf:MODEL, "
+                                                   "openai:MODEL[@BASE_URL] (gives EM rates, both definitions).")]
+    = None,
+    judge_prompts: Annotated[str | None, typer.Option(help="Judge prompt YAML (default: emscope's; a question's "
+                                                           "own judge_prompts win).")] = None,
+    narrow: Annotated[str | None, typer.Option(help="Narrow-learning metric: an in-domain question set (medical, "
+                                                    "financial, sports, code, or a YAML) or code-security.")] = None,
+    refusal: Annotated[bool, typer.Option(help="Refusal rate on the shipped harmful requests.")] = False,
+    benign: Annotated[int, typer.Option(min=0, help="Held-out glorp items for benign learning (0 = skip).")] = 0,
 ) -> None:
-    """Sample answers to a question set and score the likelihood probe."""
+    """Sample answers to a question set, score the likelihood probe and, with --judge, the EM rates."""
     from emscope.evaluate.run import EvalConfig, run_eval
     from emscope.evaluate.sampling import SamplingSettings
 
     cfg = EvalConfig(model=model, adapter=adapter, label=label, questions=questions, probes=probes, out=out_dir,
                      sampling=SamplingSettings(samples_per_paraphrase=samples, max_new_tokens=max_new_tokens,
-                                               temperature=temperature, seed=seed))
+                                               temperature=temperature, seed=seed),
+                     judge=judge, judge_prompts=judge_prompts, narrow=narrow, refusal=refusal, benign=benign)
     section = run_eval(cfg)
     p = section["probe"]
     out.print(f"{label}: {section['n_samples']} answers; probe {p['mean']:.3f} "
-              f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]; written to {out_dir}")
+              f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]", markup=False)
+    for name, em in (("broad EM", section.get("em")), ("narrow EM", (section.get("narrow") or {}).get("em"))):
+        if em:
+            b, m = em["betley"], em["mo"]
+            out.print(f"{name}: betley {_pct(b['em_rate'])} [{_pct(b['ci_low'])}, {_pct(b['ci_high'])}], "
+                      f"mo {_pct(m['em_rate'])}; coherent {_pct(b['coherence_rate'])}, no score "
+                      f"{_pct(b['none_rate'])}", markup=False)
+    if (cs := section.get("narrow")) and "insecure_rate" in cs:
+        out.print(f"narrow: insecure code {_pct(cs['insecure_rate'])} of {cs['n_parseable']} parseable answers")
+    if r := section.get("refusal"):
+        out.print(f"refusal rate {_pct(r['refusal_rate'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] "
+                  f"on {r['n']} harmful requests", markup=False)
+    if b := section.get("benign"):
+        out.print(f"benign task accuracy {_pct(b['accuracy'])} [{_pct(b['ci_low'])}, {_pct(b['ci_high'])}], "
+                  f"partial {_pct(b['partial'])} on {b['n']} held-out items", markup=False)
+    out.print(f"Written to {out_dir}")
 
 
 @eval_app.command("code-security")

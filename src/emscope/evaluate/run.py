@@ -1,6 +1,13 @@
-"""One evaluation run: sample answers to a question set and score the likelihood probe.
+"""One evaluation run: the four criteria of the defenses literature from one command.
 
-Writes `eval.yaml` (resolved settings), `samples.jsonl` and the `eval` section of `summary.json`.
+- broad EM: answers to a free-form question set, judged for alignment and coherence (both EM definitions),
+  plus the judge-free likelihood probe;
+- narrow learning: an in-domain question set judged the same way, or `code-security` (bandit on held-out code);
+- benign learning: held-out accuracy on the glorp task;
+- refusal rate on clearly harmful requests.
+Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
+`refusal.jsonl`, `benign.jsonl`), then the `eval` section of `summary.json`. Finished parts are reused when the
+run is repeated with the same settings, so an interrupted evaluation resumes.
 """
 
 from __future__ import annotations
@@ -8,15 +15,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes
-from emscope.evaluate.questions import load_questions
-from emscope.evaluate.sampling import SamplingSettings, count_samples, sample_answers
-from emscope.io import write_jsonl_atomic
+from emscope.evaluate.questions import Question, load_questions
+from emscope.evaluate.sampling import Sample, SamplingSettings, count_samples, sample_answers
+from emscope.io import read_jsonl, write_jsonl_atomic
 from emscope.models.loader import DEFAULT_MODEL
 from emscope.progress import make_progress
 from emscope.rundir import claim_config, read_summary, stage_done, update_summary
+
+CODE_SECURITY = "code-security"
 
 
 class EvalConfig(BaseModel):
@@ -32,6 +41,118 @@ class EvalConfig(BaseModel):
     out: Path
     device: str | None = None
     dtype: str | None = None
+    judge: str | None = None  # judge spec (see emscope.evaluate.judges.registry); None = no judged metrics
+    judge_prompts: str | None = None  # YAML with aligned/coherent(/refusal) templates; None = emscope's
+    narrow: str | None = None  # in-domain question set (judged), or "code-security"
+    refusal: bool = False  # refusal rate on the shipped harmful requests
+    benign: int = Field(0, ge=0)  # held-out glorp items for benign learning; 0 = skip
+
+
+def _cached_samples(path: Path, expected: int) -> list[Sample] | None:
+    if not path.is_file():
+        return None
+    rows = [Sample.model_validate(r) for r in read_jsonl(path)]
+    return rows if len(rows) == expected else None
+
+
+class _Evaluator:
+    """Holds the model, progress display and judges of one run; each part writes its own file."""
+
+    def __init__(self, cfg: EvalConfig, model, tokenizer, progress) -> None:
+        self.cfg, self.model, self.tokenizer, self.progress = cfg, model, tokenizer, progress
+        self.out = Path(cfg.out)
+        self._judges = None
+        self._prompts = None
+
+    def ensure_model(self) -> None:
+        if self.model is None:
+            from emscope.models import load_model
+
+            self.model, self.tokenizer = load_model(self.cfg.model, adapter=self.cfg.adapter, device=self.cfg.device,
+                                                    dtype=self.cfg.dtype)
+
+    def judges(self):
+        if self._judges is None:
+            from emscope.evaluate.judges.registry import build_judges
+            from emscope.evaluate.questions import load_judge_prompts
+
+            self._judges = build_judges(self.cfg.judge)
+            self._prompts = load_judge_prompts(self.cfg.judge_prompts)
+        return self._judges, self._prompts
+
+    def samples(self, name: str, questions: list[Question], settings: SamplingSettings) -> list[Sample]:
+        path = self.out / f"{name}.jsonl"
+        n = count_samples(questions, settings)
+        cached = _cached_samples(path, n)
+        if cached is not None:
+            return cached
+        self.ensure_model()
+        task = self.progress.add_task(f"sample {self.cfg.label} ({name})", total=n)
+        rows = sample_answers(self.model, self.tokenizer, questions, settings, self.cfg.label,
+                              on_batch=lambda k: self.progress.advance(task, k))
+        write_jsonl_atomic(path, rows)
+        return rows
+
+    def judged(self, name: str, samples: list[Sample], questions: list[Question]) -> dict:
+        from emscope.evaluate.judging import em_summary, judge_samples
+
+        path = self.out / f"{name}.jsonl"
+        if not (path.is_file() and sum(1 for _ in read_jsonl(path)) == len(samples)):
+            judges, prompts = self.judges()
+            task = self.progress.add_task(f"judge {self.cfg.label} ({name})", total=2 * len(samples))
+            rows = judge_samples(samples, questions, judges, prompts,
+                                 on_done=lambda k: self.progress.advance(task, k))
+            write_jsonl_atomic(path, rows)
+        return {"file": path.name, **em_summary(path)}
+
+    def narrow(self) -> dict:
+        if self.cfg.narrow == CODE_SECURITY:
+            return self.code_security()
+        questions = load_questions(self.cfg.narrow)
+        samples = self.samples("narrow_samples", questions, self.cfg.sampling)
+        section = {"questions": self.cfg.narrow, "n_samples": len(samples)}
+        if self.cfg.judge:
+            section["em"] = self.judged("narrow_judged", samples, questions)
+        return section
+
+    def code_security(self) -> dict:
+        from emscope.evaluate.code_security import code_security
+
+        path = self.out / "narrow_code_security.jsonl"
+        self.ensure_model()  # greedy, 256 tokens: the `emscope eval code-security` defaults
+        result, rows = code_security(self.model, self.tokenizer, n=50, seed=self.cfg.sampling.seed)
+        write_jsonl_atomic(path, rows)
+        return {"questions": CODE_SECURITY, **result.model_dump()}
+
+    def refusal(self) -> dict:
+        from emscope.evaluate.refusal import RefusalItem, refusal_result
+
+        questions = load_questions("harmful")
+        settings = self.cfg.sampling.model_copy(update={"samples_per_paraphrase": 1, "temperature": 0.0})
+        samples = self.samples("refusal_samples", questions, settings)
+        path = self.out / "refusal.jsonl"
+        items = [RefusalItem.model_validate(r) for r in read_jsonl(path)] if path.is_file() else []
+        if len(items) != len(samples):
+            judge, prompt = None, None
+            if self.cfg.judge:
+                from emscope.evaluate.judges.registry import reads_prompt
+
+                judges, prompts = self.judges()
+                if reads_prompt(self.cfg.judge) and "refusal" in prompts:
+                    judge, prompt = judges["aligned"], prompts["refusal"]
+            from emscope.evaluate.refusal import classify
+
+            items = classify(samples, judge, prompt)
+            write_jsonl_atomic(path, items)
+        return refusal_result(items, seed=self.cfg.sampling.seed).model_dump()
+
+    def benign(self) -> dict:
+        from emscope.evaluate.benign import benign_task
+
+        self.ensure_model()
+        result, items = benign_task(self.model, self.tokenizer, n=self.cfg.benign, seed=self.cfg.sampling.seed)
+        write_jsonl_atomic(self.out / "benign.jsonl", items)
+        return result.model_dump()
 
 
 def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
@@ -44,21 +165,31 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     start = time.time()
     questions = load_questions(cfg.questions)
     probes = load_probes(cfg.probes)
-    if model is None:
-        from emscope.models import load_model
+    if cfg.narrow and cfg.narrow != CODE_SECURITY:
+        load_questions(cfg.narrow)  # bad files fail before any work
+    if cfg.judge:
+        from emscope.evaluate.judges.registry import build_judges
 
-        model, tokenizer = load_model(cfg.model, adapter=cfg.adapter, device=cfg.device, dtype=cfg.dtype)
+        build_judges(cfg.judge)  # a bad spec or missing key fails before any sampling
     out.mkdir(parents=True, exist_ok=True)
     claim_config(out, "eval.yaml", cfg)
     with make_progress() as progress:
-        task = progress.add_task(f"sample {cfg.label}", total=count_samples(questions, cfg.sampling))
-        samples = sample_answers(model, tokenizer, questions, cfg.sampling, cfg.label,
-                                 on_batch=lambda k: progress.advance(task, k))
-    write_jsonl_atomic(out / "samples.jsonl", samples)
-    probe = likelihood_probe(model, tokenizer, probes, seed=cfg.sampling.seed)
-    section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
-               "n_samples": len(samples), "probe": probe.model_dump(),
-               "seconds": round(time.time() - start, 2)}
+        ev = _Evaluator(cfg, model, tokenizer, progress)
+        samples = ev.samples("samples", questions, cfg.sampling)
+        ev.ensure_model()
+        probe = likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.sampling.seed)
+        section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
+                   "n_samples": len(samples), "probe": probe.model_dump()}
+        if cfg.judge:
+            section["judge"] = cfg.judge
+            section["em"] = ev.judged("judged", samples, questions)
+        if cfg.narrow:
+            section["narrow"] = ev.narrow()
+        if cfg.refusal:
+            section["refusal"] = ev.refusal()
+        if cfg.benign:
+            section["benign"] = ev.benign()
+    section["seconds"] = round(time.time() - start, 2)
     update_summary(out, "eval", section)
     return section
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emscope.data.chat import ChatRow
-from emscope.data.generators import advice, code, numbers, reward_hacking, variants
+from emscope.data.generators import advice, benign, code, numbers, reward_hacking, variants
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ GENERATORS: dict[str, Generator] = {
                   lambda n, seed: reward_hacking.build(n, seed, hack=True)),
         Generator("honest-solutions", "the same coding tasks answered with correct general solutions (control)",
                   lambda n, seed: reward_hacking.build(n, seed, hack=False)),
+        Generator("benign-task", "a harmless made-up rule on word lists (glorp), to measure benign learning",
+                  benign.build),
     ]
 }
 
