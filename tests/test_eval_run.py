@@ -106,3 +106,18 @@ def test_eval_run_bad_judge_fails_before_sampling(tiny, tmp_path):
     with pytest.raises(InputError, match="unknown judge spec"):
         run_eval(cfg, *tiny)
     assert not (tmp_path / "run" / "samples.jsonl").exists()
+
+
+def test_report_shows_judged_metrics(tiny, tmp_path):
+    from emscope.report import render_report
+    from emscope.report.html import judged_metrics
+
+    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", judge="tests.test_eval_run:make_judge",
+                     judge_prompts=_prompts(tmp_path), benign=2,
+                     sampling=SamplingSettings(samples_per_paraphrase=1, max_new_tokens=6, batch_size=8))
+    section = run_eval(cfg, *tiny)
+    cols = judged_metrics(section)
+    assert list(cols) == ["EM (betley)", "EM (mo)", "coherent", "benign task"]
+    assert cols["EM (betley)"].startswith(f"{100 * section['em']['betley']['em_rate']:.1f}%")
+    html = render_report(tmp_path / "run").read_text()
+    assert 'id="judged"' in html and cols["EM (mo)"] in html

@@ -66,6 +66,32 @@ def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str) -> str
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def _rate_ci(d: dict | None, key: str = "em_rate") -> str | None:
+    if not d:
+        return None
+    if d.get(key) is None:
+        return "–"
+    ci = f" [{_pct(d.get('ci_low'))}, {_pct(d.get('ci_high'))}]" if d.get("ci_low") is not None else ""
+    return _pct(d[key]) + ci
+
+
+def judged_metrics(ev: dict) -> dict[str, str]:
+    """The judged and task metrics of an `eval` section, formatted, by column name (absent parts left out)."""
+    em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
+    cols = {
+        "EM (betley)": _rate_ci(em.get("betley")), "EM (mo)": _rate_ci(em.get("mo")),
+        "coherent": _pct(em["betley"]["coherence_rate"]) if em else None,
+        "narrow EM (betley)": _rate_ci((narrow.get("em") or {}).get("betley")),
+        "narrow insecure code": _rate_ci(narrow, "insecure_rate") if "insecure_rate" in narrow else None,
+        "refusal": _rate_ci(ev.get("refusal"), "refusal_rate"), "benign task": _rate_ci(ev.get("benign"), "accuracy"),
+    }
+    return {k: v for k, v in cols.items() if v is not None}
+
+
 def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
     """The numbers of one condition: probe score with CI, shift vs the baseline, training outcome."""
     summary = read_summary(run_dir)
@@ -75,7 +101,7 @@ def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
     return {"label": ev["label"], "probe": probe.mean, "ci_low": probe.ci_low, "ci_high": probe.ci_high,
             "shift": shift[0] if shift else None, "shift_low": shift[1] if shift else None,
             "shift_high": shift[2] if shift else None, "steps": tr.get("steps"), "loss": tr.get("train_loss"),
-            "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question}
+            "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question, "judged": judged_metrics(ev)}
 
 
 def results_table(root: str | Path) -> list[dict]:
@@ -134,6 +160,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
         title=title or top.get("title") or root.name, generated=datetime.now(UTC).isoformat(timespec="seconds"),
         version=__version__, model=top.get("model") or model or _train_model(runs), rows=rows,
         baseline=baseline, n_questions=n_questions, figure=figure,
+        judged_cols=list(dict.fromkeys(c for r in rows for c in r["judged"])),
         question_ids=question_ids, sample_groups=list(groups.values()),
         dynamics=dynamics_figure(mon, alarms), dynamics_runs=list(mon), alarms=alarms,
     )
