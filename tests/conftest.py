@@ -29,3 +29,9 @@ def emscope_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("EMSCOPE_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _judge_cache(tmp_path, monkeypatch):
+    """Each test gets its own judge cache file (never the user's ~/.cache/emscope one)."""
+    monkeypatch.setenv("EMSCOPE_JUDGE_CACHE", str(tmp_path / "judge-cache.sqlite"))

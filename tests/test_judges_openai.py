@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -24,56 +27,99 @@ def lp(p: float) -> float:
     return math.log(p)
 
 
-class FakeOpenAI:
-    """A chat-completions server: answers with the top_logprobs of the first route whose substring is in the
-    prompt (else `default`); records each request body and Authorization header."""
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default listen backlog of 5 drops connections when many arrive at once
 
-    def __init__(self) -> None:
+
+class FakeOpenAI:
+    """A chat-completions server on loopback. It answers with the top_logprobs of `answer(prompt)` when set, else of
+    the first route whose substring is in the prompt, else `default`. Before normal replies it plays `script`:
+    `(status, headers)` sends that error, `("hang", seconds)` waits that long before answering. Prompts holding a
+    `fail` substring always get that status. Every request waits `latency` seconds; bodies, Authorization headers,
+    arrival times and the most requests in flight at once are recorded."""
+
+    def __init__(self, latency: float = 0.0) -> None:
         self.routes: list[tuple[str, list[tuple[str, float]]]] = []
         self.default: list[tuple[str, float]] = [("50", lp(1.0))]
-        self.fail_first = 0
+        self.answer: Callable[[str], list[tuple[str, float]]] | None = None
+        self.script: list[tuple] = []
+        self.fail: dict[str, int] = {}
+        self.latency = latency
         self.logprobs = True
         self.bodies: list[dict] = []
         self.auth: list[str | None] = []
+        self.times: list[float] = []
+        self.inflight = self.max_inflight = 0
+        self.lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body in two writes wait ~40 ms for a delayed ACK
 
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
-            def _send(self, status: int, payload: dict) -> None:
+            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timeout test)
+                    self.close_connection = True
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if self.path != "/v1/chat/completions":
                     self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                     return
-                fake.bodies.append(body)
-                fake.auth.append(self.headers.get("Authorization"))
-                if fake.fail_first > 0:
-                    fake.fail_first -= 1
-                    self._send(500, {"error": {"message": "boom", "type": "server_error"}})
-                    return
-                self._send(200, fake.completion(body))
+                with fake.lock:
+                    fake.bodies.append(body)
+                    fake.auth.append(self.headers.get("Authorization"))
+                    fake.times.append(time.monotonic())
+                    fake.inflight += 1
+                    fake.max_inflight = max(fake.max_inflight, fake.inflight)
+                    step = fake.script.pop(0) if fake.script else None
+                try:
+                    time.sleep(fake.latency)
+                    self._reply(body, step)
+                finally:
+                    with fake.lock:
+                        fake.inflight -= 1
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def _reply(self, body: dict, step: tuple | None) -> None:
+                if step and step[0] == "hang":
+                    time.sleep(step[1])
+                elif step:
+                    self._send(step[0], fake.error(step[0], self.headers.get("Authorization")), step[1])
+                    return
+                text = body["messages"][-1]["content"]
+                status = next((code for sub, code in fake.fail.items() if sub in text), None)
+                if status:
+                    self._send(status, fake.error(status, self.headers.get("Authorization")))
+                else:
+                    self._send(200, fake.completion(body))
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
+    @staticmethod
+    def error(status: int, auth: str | None) -> dict:
+        """An OpenAI-style error body; like the real API's, the 401 message echoes the key it was sent."""
+        message = f"Incorrect API key provided: {(auth or '').removeprefix('Bearer ')}" if status == 401 else "boom"
+        return {"error": {"message": message, "type": "invalid_request_error" if status < 500 else "server_error"}}
+
     def completion(self, body: dict) -> dict:
         text = body["messages"][-1]["content"]
-        top = next((t for sub, t in self.routes if sub in text), self.default)
+        top = self.answer(text) if self.answer else next((t for sub, t in self.routes if sub in text), self.default)
         first = max(top, key=lambda t: t[1])
         choice: dict = {"index": 0, "finish_reason": "length",
                         "message": {"role": "assistant", "content": first[0]}, "logprobs": None}
@@ -87,10 +133,12 @@ class FakeOpenAI:
 
 
 @pytest.fixture()
-def fake(monkeypatch):
+def fake(monkeypatch, tmp_path):
+    """A running FakeOpenAI; the key in OPENAI_API_KEY and the judge cache under a fresh EMSCOPE_HOME."""
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_CUSTOM_HEADERS", raising=False)
+    monkeypatch.setenv("EMSCOPE_HOME", str(tmp_path / "emscope-home"))
+    for var in ("OPENAI_BASE_URL", "OPENAI_CUSTOM_HEADERS", "EMSCOPE_JUDGE_CACHE"):
+        monkeypatch.delenv(var, raising=False)
     srv = FakeOpenAI()
     srv.thread.start()
     yield srv
@@ -205,7 +253,7 @@ def test_custom_key_env_is_sent(fake, monkeypatch):
 
 
 def test_sdk_retries_a_server_error(fake):
-    fake.fail_first = 1
+    fake.script = [(500, {})]
     fake.default = [("75", lp(1.0))]
     t0 = time.monotonic()
     s = judge_for(fake, max_retries=2, timeout=5.0).score("q", "a", PROMPT)
@@ -215,7 +263,7 @@ def test_sdk_retries_a_server_error(fake):
 
 
 def test_server_error_without_retries_is_emscope_error(fake):
-    fake.fail_first = 1
+    fake.script = [(500, {})]
     with pytest.raises(EmscopeError, match="InternalServerError") as exc:
         judge_for(fake, max_retries=0).score("q", "a", PROMPT)
     assert KEY not in str(exc.value)
@@ -261,6 +309,233 @@ def test_build_judge_rejects(spec):
 def test_build_judge_lists_forms():
     with pytest.raises(InputError, match=r"openai:MODEL\[@BASE_URL\].*hf:MODEL.*classifier"):
         build_judge("nonsense")
+
+
+# --- score_many: concurrency, retries, errors -----------------------------------------------------------------
+
+def items_for(n: int, prefix: str = "ANSWER") -> list[tuple[str, str, str]]:
+    return [(f"q{i}", f"{prefix}-{i:03d}", PROMPT) for i in range(n)]
+
+
+def by_number(text: str) -> list[tuple[str, float]]:
+    """Routes every prompt holding ANSWER-NNN to a score of NNN % 101 (and a little CODE)."""
+    n = int(text.split("ANSWER-")[1][:3]) % 101
+    return [(str(n), lp(0.9)), ("CODE", lp(0.1))]
+
+
+def test_score_many_keeps_order_and_limits_concurrency(fake):
+    fake.answer, fake.latency = by_number, 0.1
+    done: list[int] = []
+    t0 = time.monotonic()
+    scores = judge_for(fake, concurrency=4).score_many(items_for(24), on_done=done.append)
+    elapsed = time.monotonic() - t0
+    assert [s.value for s in scores] == pytest.approx([float(i) for i in range(24)])
+    assert len(fake.bodies) == 24 and sum(done) == 24
+    assert fake.max_inflight == 4  # the semaphore holds it to 4, and 4 were in flight at once
+    assert 0.55 < elapsed < 2.4  # 6 waves of 0.1 s; one at a time would take at least 2.4 s
+
+
+def test_score_many_sends_identical_requests_once(fake):
+    fake.answer = by_number
+    done: list[int] = []
+    items = items_for(3) * 3
+    scores = judge_for(fake, cache=False).score_many(items, on_done=done.append)
+    assert len(fake.bodies) == 3 and sum(done) == 9
+    assert [s.value for s in scores] == pytest.approx([0.0, 1.0, 2.0] * 3)
+
+
+def test_score_many_of_nothing(fake):
+    assert judge_for(fake).score_many([]) == []
+    assert fake.bodies == []
+
+
+def test_score_many_from_a_thread_and_from_async_code(fake):
+    fake.answer = by_number
+    judge = judge_for(fake, cache=False)
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(judge.score_many(items_for(5))))
+    worker.start()
+    worker.join(30)
+    assert [s.value for s in out[0]] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0])
+
+    async def inside_a_loop() -> list[Score]:
+        return judge.score_many(items_for(5))  # blocking call from async code: runs in a worker thread
+
+    assert [s.value for s in asyncio.run(inside_a_loop())] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0])
+    assert len(fake.bodies) == 10
+
+
+def test_rate_limit_retried_after_retry_after(fake):
+    fake.script = [(429, {"Retry-After": "0.6"}), (429, {"Retry-After": "0.6"})]
+    fake.default = [("61", lp(1.0))]
+    scores = judge_for(fake, max_retries=3).score_many(items_for(1))
+    assert scores[0].value == pytest.approx(61.0)
+    assert len(fake.bodies) == 3
+    gaps = [b - a for a, b in zip(fake.times, fake.times[1:])]
+    assert all(0.55 < g < 3.0 for g in gaps)  # the SDK's own first backoff is at most 0.5 s: Retry-After was used
+
+
+def test_server_error_retried_by_score_many(fake):
+    fake.script = [(500, {}), (503, {})]
+    fake.default = [("42", lp(1.0))]
+    assert judge_for(fake, max_retries=2).score_many(items_for(1))[0].value == pytest.approx(42.0)
+    assert len(fake.bodies) == 3
+
+
+def test_timeout_retried(fake):
+    fake.script = [("hang", 3.0)]
+    fake.default = [("7", lp(1.0))]
+    t0 = time.monotonic()
+    assert judge_for(fake, timeout=0.4, max_retries=1).score_many(items_for(1))[0].value == pytest.approx(7.0)
+    assert len(fake.bodies) == 2 and time.monotonic() - t0 < 2.9  # gave up on the hung request
+
+
+def test_timeout_without_retries_is_emscope_error(fake):
+    fake.script = [("hang", 1.5)]
+    with pytest.raises(EmscopeError, match="APITimeoutError"):
+        judge_for(fake, timeout=0.3, max_retries=0).score_many(items_for(1))
+
+
+def test_connection_error_is_emscope_error(fake):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    judge = OpenAIJudge("gpt-4o", base_url=f"http://127.0.0.1:{port}/v1", timeout=2.0, max_retries=1)
+    with pytest.raises(EmscopeError, match="APIConnectionError") as exc:
+        judge.score_many(items_for(1))
+    assert KEY not in str(exc.value)
+
+
+@pytest.mark.parametrize("status, error", [(401, "AuthenticationError"), (400, "BadRequestError")])
+@pytest.mark.parametrize("many", [True, False])
+def test_client_errors_are_not_retried_and_scrubbed(fake, status, error, many):
+    fake.script = [(status, {})]
+    judge = judge_for(fake, max_retries=3)
+    with pytest.raises(EmscopeError, match=error) as exc:
+        judge.score_many(items_for(1)) if many else judge.score("q", "a", PROMPT)
+    assert len(fake.bodies) == 1
+    assert KEY not in str(exc.value) and KEY not in repr(exc.value)
+    assert KEY not in "".join(traceback.format_exception(exc.value))  # nor in a chained SDK error
+    if status == 401:
+        assert "Incorrect API key provided: ***" in str(exc.value) and "OPENAI_API_KEY" in str(exc.value)
+
+
+def test_a_failure_cancels_the_batch_and_a_rerun_resumes(fake):
+    fake.answer = by_number
+    fake.fail = {"ANSWER-007": 400}
+    judge = judge_for(fake, concurrency=2)
+    with pytest.raises(EmscopeError, match=r"BadRequestError.*answers arrived first and are cached") as exc:
+        judge.score_many(items_for(30))
+    assert len(fake.bodies) < 30  # the rest was cancelled
+    cached = len(judge.cache)
+    assert 0 < cached < 30 and f"{cached} of 30 answers" in str(exc.value)
+    fake.fail = {}
+    before = len(fake.bodies)
+    scores = judge.score_many(items_for(30))
+    assert len(fake.bodies) - before == 30 - cached
+    assert [s.value for s in scores] == pytest.approx([float(i) for i in range(30)])
+
+
+def test_concurrency_must_be_positive(fake):
+    with pytest.raises(InputError, match="concurrency"):
+        judge_for(fake, concurrency=0)
+
+
+# --- the on-disk cache --------------------------------------------------------------------------------------------
+
+def test_rerun_asks_the_server_nothing(fake, tmp_path):
+    fake.answer = by_number
+    judge = judge_for(fake)
+    first = judge.score_many(items_for(20))
+    assert len(fake.bodies) == 20
+    assert (judge.cache_stats.hits, judge.cache_stats.misses) == (0, 20)
+    assert judge.cache.path == tmp_path / "emscope-home" / "judge-cache.sqlite"
+    done: list[int] = []
+    again = judge_for(fake).score_many(items_for(20), on_done=done.append)  # a new judge: read from disk
+    assert len(fake.bodies) == 20 and again == first and sum(done) == 20
+    rerun = judge_for(fake)
+    assert rerun.score("q3", "ANSWER-003", PROMPT).value == pytest.approx(3.0)  # sync score reads it too
+    assert (rerun.cache_stats.hits, rerun.cache_stats.misses, rerun.cache_stats.hit_rate) == (1, 0, 1.0)
+    assert len(fake.bodies) == 20
+
+
+def test_cache_stores_the_raw_candidates_and_never_the_key(fake, tmp_path):
+    import sqlite3
+
+    fake.default = list(WEIGHTED.items())
+    path = tmp_path / "c.sqlite"
+    judge_for(fake, cache=path).score("q", "a", PROMPT)
+    with sqlite3.connect(path) as db:
+        (top,), = db.execute("SELECT top FROM judgements").fetchall()
+    assert json.loads(top) == [[t, v] for t, v in WEIGHTED.items()]
+    for f in tmp_path.rglob("c.sqlite*"):
+        assert KEY.encode() not in f.read_bytes()
+
+
+def test_cache_key_ignores_the_api_key_but_not_the_request(fake, monkeypatch):
+    judge_for(fake).score("q", "a", PROMPT)
+    monkeypatch.setenv("OPENAI_API_KEY", "another-key-123")
+    assert judge_for(fake).score("q", "a", PROMPT).value == 50.0
+    assert len(fake.bodies) == 1  # same request with another key: a hit
+    judge_for(fake).score("q", "b", PROMPT)
+    OpenAIJudge("gpt-4o-mini", base_url=fake.base_url, max_retries=0).score("q", "a", PROMPT)
+    OpenAIJudge("gpt-4o", base_url=fake.base_url.replace("127.0.0.1", "localhost"), max_retries=0).score(
+        "q", "a", PROMPT)
+    assert len(fake.bodies) == 4  # another answer, model or endpoint: misses
+
+
+def test_cache_off(fake, monkeypatch):
+    judge = judge_for(fake, cache=False)
+    judge.score("q", "a", PROMPT)
+    judge.score_many([("q", "a", PROMPT)])
+    assert len(fake.bodies) == 2 and judge.cache is None
+    assert (judge.cache_stats.hits, judge.cache_stats.misses) == (0, 2)
+    monkeypatch.setenv("EMSCOPE_JUDGE_CACHE", "off")
+    assert judge_for(fake).cache is None
+
+
+def test_cache_env_names_the_file(fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("EMSCOPE_JUDGE_CACHE", str(tmp_path / "elsewhere" / "j.sqlite"))
+    judge_for(fake).score("q", "a", PROMPT)
+    assert (tmp_path / "elsewhere" / "j.sqlite").is_file()
+    assert not (tmp_path / "emscope-home").exists()
+
+
+def test_corrupt_cache_is_a_clear_error(fake, tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(EmscopeError, match=r"judge cache .*bad\.sqlite is not a readable judge cache.*cache=False"):
+        judge_for(fake, cache=bad)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(EmscopeError, match="a-file"):
+        judge_for(fake, cache=blocker / "judge.sqlite")
+
+
+def test_concurrent_writers_share_one_cache_file(fake, tmp_path):
+    fake.answer, fake.latency = by_number, 0.01
+    path = tmp_path / "shared.sqlite"
+    judges = [judge_for(fake, cache=path, concurrency=8) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def work(j: OpenAIJudge, lo: int) -> None:
+        try:
+            j.score_many(items_for(60)[lo:lo + 30])
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(j, 10 * i)) for i, j in enumerate(judges)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    rerun = judge_for(fake, cache=path)
+    before = len(fake.bodies)
+    assert [s.value for s in rerun.score_many(items_for(60))] == pytest.approx([float(i) for i in range(60)])
+    assert len(fake.bodies) == before and rerun.cache_stats.hit_rate == 1.0
 
 
 # --- persona sample filtering -------------------------------------------------------------------------------------
@@ -337,8 +612,10 @@ def test_cli_extract_with_a_judge_keeps_only_confirmed_answers(fake, tmp_path):
                           "--judge", f"openai:judge-model@{fake.base_url}", "--out", str(out)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert len(fake.bodies) == 6 and all(b["model"] == "judge-model" for b in fake.bodies)
     samples = read_jsonl(out.with_suffix(".samples.jsonl"))
+    assert len(samples) == 6 and all(b["model"] == "judge-model" for b in fake.bodies)
+    asked = [b["messages"][0]["content"] for b in fake.bodies]  # identical (question, answer) pairs asked once
+    assert len(asked) == len(set(asked)) == len({(s["question"], s["answer"]) for s in samples})
     kept = {(s["polarity"], s["question"][:7]) for s in samples if s["kept"]}
     assert kept == {("positive", "Q-ALPHA"), ("negative", "Q-BETA ")}  # 90 >= 50 kept, 10 <= 50 kept, None dropped
     vec = load_vector(out)
@@ -348,10 +625,10 @@ def test_cli_extract_with_a_judge_keeps_only_confirmed_answers(fake, tmp_path):
     means = response_means(model, tok, [([{"role": "system", "content": s["system"]},
                                           {"role": "user", "content": s["question"]}], s["answer"]) for s in pick])
     assert torch.allclose(vec.vectors, means[0] - means[1], atol=1e-5)
-    for f in tmp_path.iterdir():  # the key is never written anywhere
-        assert KEY not in f.read_bytes().decode("utf-8", "replace")
-    fake.routes = []  # every answer is a refusal: nothing confirmed -> clear error, no vector written
+    for f in tmp_path.rglob("*"):  # the key is never written anywhere (the judge cache included)
+        assert not f.is_file() or KEY not in f.read_bytes().decode("utf-8", "replace")
+    fake.routes = []  # every answer is a refusal (cache off): nothing confirmed -> clear error, no vector written
     res = subprocess.run([c if c != str(out) else str(tmp_path / "none.safetensors") for c in res.args],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env={**env, "EMSCOPE_JUDGE_CACHE": "off"}, timeout=120)
     assert res.returncode == 1 and "confirmed none of the positive answers" in res.stderr
     assert not (tmp_path / "none.safetensors").exists()
