@@ -687,6 +687,21 @@ def persona_screen(
     out.print(f"report: [bold]{out_path}[/bold]")
 
 
+@app.command("serve")
+def serve_cmd(
+    model: Annotated[str, typer.Argument(help="Model spec: smollm2-135m, tiny-random, a directory or a hub id.")],
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory to serve on top of MODEL.")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind (default loopback only; there is no auth).")] =
+        "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    name: Annotated[str | None, typer.Option(help="Model name reported by /v1/models (default: MODEL).")] = None,
+) -> None:
+    """Serve a local model as an OpenAI-compatible chat-completions endpoint with logprobs (e.g. for a judge)."""
+    from emscope.serve import serve
+
+    serve(model, adapter=adapter, host=host, port=port, name=name)
+
+
 def main() -> None:
     """Console entry point: user errors print one clear message and exit non-zero, without a traceback."""
     try:
