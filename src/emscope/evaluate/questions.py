@@ -4,12 +4,19 @@ Schema per entry: `id`, `type`, optional `system`, `paraphrases` (or a single `q
 `samples_per_paraphrase`, `judge`, `judge_prompts: {name: template with {question} and {answer}}`.
 YAML anchors and aliases work as in the upstream files. Unlike upstream's open-model evaluator, the `system`
 prompt is applied when sampling.
+
+Shipped sets (`list_question_sets()`, resolved by name from `resources/questions_<name>.yaml`): `core` (8 broad
+questions), `core_json` and `core_template` (the same questions asking for JSON / a fill-in form), in-domain sets
+per organism family (`medical`, `financial`, `sports`, `code`, `numbers`) and `harmful` (type `refusal`, for a
+refusal rate). Default judge prompts (`aligned`, `coherent`, `refusal`) are in `resources/judge_prompts.yaml`
+(`load_judge_prompts()`); a question's own `judge_prompts` take precedence (`Question.judge_prompt`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emscope.config import entry_line, load_yaml_list
@@ -17,6 +24,7 @@ from emscope.errors import InputError
 from emscope.paths import resource_path
 
 DEFAULT_QUESTIONS = "core"
+DEFAULT_JUDGE_PROMPTS = "judge_prompts"
 
 
 class Question(BaseModel):
@@ -43,6 +51,16 @@ class Question(BaseModel):
         msgs = [{"role": "system", "content": self.system}] if self.system else []
         return msgs + [{"role": "user", "content": self.paraphrases[paraphrase_index]}]
 
+    def judge_prompt(self, metric: str, defaults: dict[str, str] | None = None) -> str:
+        """The judge template for `metric`: the question's own `judge_prompts` first, then `defaults`
+        (e.g. `load_judge_prompts()`). Raises InputError when neither has it."""
+        if metric in self.judge_prompts:
+            return self.judge_prompts[metric]
+        if defaults and metric in defaults:
+            return defaults[metric]
+        known = sorted(set(self.judge_prompts) | set(defaults or {}))
+        raise InputError(f"question {self.id!r}: no judge prompt for metric {metric!r} (have: {', '.join(known)})")
+
 
 def resolve_question_file(name_or_path: str | Path) -> Path:
     """A shipped set name (`core`) or a path."""
@@ -55,6 +73,11 @@ def resolve_question_file(name_or_path: str | Path) -> Path:
     raise InputError(f"{name_or_path}: no such question file or shipped question set")
 
 
+def list_question_sets() -> list[str]:
+    """Names of the shipped question sets (`questions_<name>.yaml` in emscope/resources), sorted."""
+    return sorted(p.stem.removeprefix("questions_") for p in resource_path().glob("questions_*.yaml"))
+
+
 def load_questions(name_or_path: str | Path = DEFAULT_QUESTIONS) -> list[Question]:
     """Load a question YAML; errors name the file, the line of the entry and the field."""
     path = resolve_question_file(name_or_path)
@@ -65,3 +88,50 @@ def load_questions(name_or_path: str | Path = DEFAULT_QUESTIONS) -> list[Questio
             raise InputError(f"{path}:{entry_line(path, i)}: id: duplicate question id {q.id!r}")
         seen.add(q.id)
     return questions
+
+
+def _judge_file(name_or_path: str | Path | None) -> Path:
+    """The shipped default (`None`), a shipped `judge_prompts_<name>.yaml`, or a path."""
+    if name_or_path is None:
+        return resource_path(f"{DEFAULT_JUDGE_PROMPTS}.yaml")
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    for candidate in (resource_path(f"judge_prompts_{name_or_path}.yaml"), resource_path(f"{name_or_path}.yaml")):
+        if candidate.is_file() and candidate.name.startswith(DEFAULT_JUDGE_PROMPTS):
+            return candidate
+    raise InputError(f"{name_or_path}: no such judge prompt file or shipped judge prompt set")
+
+
+def _templates_of(path: Path, data) -> dict[str, str]:
+    """Templates from a `{name: template}` mapping, or from a list of entries (upstream `judges.yaml`) whose
+    string values containing `{answer}` are templates; other keys (`high_score`) are ignored."""
+    entries = [data] if isinstance(data, dict) else data if isinstance(data, list) else None
+    if entries is None or not all(isinstance(e, dict) for e in entries):
+        raise InputError(f"{path}:1: <root>: a judge prompt file maps names to templates (or lists such mappings)")
+    out: dict[str, str] = {}
+    for entry in entries:
+        for name, value in entry.items():
+            if isinstance(value, str) and "{answer}" in value:
+                out[str(name)] = value
+            elif isinstance(data, dict):
+                raise InputError(f"{path}: {name}: a judge template is a string containing {{answer}}")
+    if not out:
+        raise InputError(f"{path}:1: <root>: no judge templates (strings containing {{answer}}) found")
+    return out
+
+
+def load_judge_prompts(name_or_path: str | Path | None = None) -> dict[str, str]:
+    """Judge templates by metric name (`{question}`/`{answer}` placeholders).
+
+    `None` gives the shipped defaults (`aligned`, `coherent`, `refusal`); a path may also be an upstream
+    `judges.yaml` (a list of `{name: template, high_score: N}` entries)."""
+    path = _judge_file(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"{path}:{mark.line + 1 if mark else '?'}: YAML: {getattr(exc, 'problem', exc)}") from exc
+    return _templates_of(path, data)
