@@ -281,6 +281,36 @@ def metrics(
         raise typer.Exit(2)
 
 
+@judge_app.command("fit")
+def judge_fit(
+    data: Annotated[list[Path], typer.Option(help="Judged CSV/JSONL files or directories (columns question, "
+                                                  "answer or response, aligned, coherent); repeatable.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the fitted judge to.")],
+    max_rows: Annotated[int | None, typer.Option(min=100, help="Fit on at most N rows (stratified; default: "
+                                                               "the fit settings' budget).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the row sample and the folds.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the fit report as JSON.")] = False,
+) -> None:
+    """Fit the fast CPU classifier judge on judged answers; use it as `--judge classifier:OUT`."""
+    import json
+
+    from emscope.evaluate.judges.classifier_fit import fit_classifier
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError(f"{out_dir}: exists and is not empty; choose another --out or delete it")
+    report = fit_classifier(data, out_dir, max_rows=max_rows if max_rows is not None else "default", seed=seed,
+                            log=lambda msg: print(msg, file=sys.stderr))
+    for msg in report.skipped:
+        print(f"skipped: {msg}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json")))
+        return
+    h = report.held_out
+    out.print(f"Fitted on {report.data.n_rows} rows in {report.seconds:.0f} s; out-of-fold dev: "
+              f"{h.model_dump_json()}", markup=False)
+    out.print(f"Judge: [bold]classifier:{out_dir}[/bold]")
+
+
 @judge_app.command("validate")
 def judge_validate(
     judge: Annotated[str, typer.Option(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL[@BASE_URL], "

@@ -1,0 +1,121 @@
+"""Optional vLLM sampling backend (`SamplingSettings.backend = "vllm"`; needs `pip install 'emscope[gpu]'`).
+
+vLLM loads the model itself, so this backend takes a model spec, not a loaded model: `smollm2-135m` (the
+converted embedded default), a local HF directory, a hub id, or a PEFT adapter directory (its base model is
+loaded and the adapter served as a LoRA). Prompts are rendered with the model's chat template and tokenized
+without extra special tokens, exactly as the HF path does, and passed to vLLM as token ids. Every prompt gets its
+own seed (`settings.seed + its index`), so repeats of one prompt are independent samples and the answers do not
+depend on how vLLM schedules its batches.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from emscope.errors import EmscopeError, ModelLoadError
+from emscope.train.tokenize import render_prompt
+
+if TYPE_CHECKING:
+    from emscope.evaluate.sampling import SamplingSettings
+
+# max_lora_rank values vLLM accepts; the engine is sized for the smallest one that fits the adapter.
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+ADAPTER_NAME, ADAPTER_ID = "adapter", 1
+
+
+def import_vllm():
+    """Import vllm, or raise an EmscopeError that says how to install it."""
+    try:
+        import vllm
+    except ImportError as exc:
+        raise EmscopeError(
+            "the vLLM sampling backend needs the 'vllm' package (Linux with an NVIDIA GPU): "
+            "pip install 'emscope[gpu]' -- or sample with the default backend 'hf'"
+        ) from exc
+    return vllm
+
+
+def resolve_vllm_model(spec: str, adapter: str | Path | None = None) -> tuple[str, Path | None]:
+    """(what vLLM loads as `model`, the adapter directory or None) for an emscope model spec."""
+    from emscope.models.loader import adapter_base_spec, describe_spec
+
+    kind = describe_spec(spec)
+    if kind == "adapter-dir":
+        if adapter is not None:
+            raise ModelLoadError(f"{spec} is already an adapter; do not pass a second one")
+        return resolve_vllm_model(adapter_base_spec(spec), spec)
+    adapter = Path(adapter) if adapter is not None else None
+    if adapter is not None and not (adapter / "adapter_config.json").is_file():
+        raise ModelLoadError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
+    if kind == "tiny":
+        raise ModelLoadError("tiny-random is built in memory; vLLM needs a model directory or a hub id")
+    if kind == "default":
+        from emscope.models.smollm2 import ensure_converted
+
+        return str(ensure_converted()), adapter
+    return (str(Path(spec).expanduser()) if kind == "local-dir" else spec), adapter
+
+
+def lora_rank(adapter: str | Path) -> int:
+    """The smallest vLLM `max_lora_rank` that fits the adapter's rank (`r` and any `rank_pattern` value)."""
+    path = Path(adapter) / "adapter_config.json"
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path}: cannot read the adapter config ({exc})") from exc
+    rank = max([int(cfg.get("r", 8)), *map(int, (cfg.get("rank_pattern") or {}).values())])
+    fits = [r for r in LORA_RANKS if r >= rank]
+    if not fits:
+        raise ModelLoadError(f"{path}: LoRA rank {rank} is above vLLM's largest max_lora_rank {LORA_RANKS[-1]}")
+    return fits[0]
+
+
+def sampling_params(vllm, settings: SamplingSettings, n_prompts: int) -> list:
+    """One `SamplingParams` per prompt, seeded `settings.seed + index` (greedy when temperature is 0)."""
+    greedy = settings.temperature <= 0
+    return [vllm.SamplingParams(temperature=0.0 if greedy else settings.temperature,
+                                top_p=1.0 if greedy else settings.top_p, max_tokens=settings.max_new_tokens,
+                                min_tokens=settings.min_new_tokens, seed=settings.seed + i)
+            for i in range(n_prompts)]
+
+
+def generate_vllm(model_path: str, prompts: list[list[dict]], settings: SamplingSettings,
+                  adapter: str | Path | None = None, **engine_kwargs) -> list[str]:
+    """One answer per prompt (chat messages), in order, sampled with vLLM.
+
+    `model_path` is a model spec (see the module docstring); `adapter`, a PEFT adapter directory, is applied
+    with a `LoRARequest`. `engine_kwargs` go to `vllm.LLM` (e.g. `gpu_memory_utilization`, `max_model_len`).
+    Builds a fresh engine per call and releases it (and the GPU memory it holds) before returning."""
+    vllm = import_vllm()
+    from vllm.lora.request import LoRARequest
+
+    model, adapter = resolve_vllm_model(model_path, adapter)
+    lora_kw = {"enable_lora": True, "max_lora_rank": lora_rank(adapter)} if adapter else {"enable_lora": False}
+    llm = vllm.LLM(model=model, seed=settings.seed, **lora_kw, **engine_kwargs)
+    try:
+        tokenizer = llm.get_tokenizer()
+        token_prompts = [{"prompt_token_ids": tokenizer.encode(render_prompt(tokenizer, p), add_special_tokens=False)}
+                         for p in prompts]
+        lora = LoRARequest(ADAPTER_NAME, ADAPTER_ID, str(adapter)) if adapter else None
+        outputs = llm.generate(token_prompts, sampling_params(vllm, settings, len(prompts)), use_tqdm=False,
+                               lora_request=lora)
+        return [o.outputs[0].text.strip() for o in outputs]
+    finally:
+        del llm
+        _release_gpu_memory()
+
+
+def _release_gpu_memory() -> None:
+    """Free what a deleted engine left on the GPU, so an HF model can be loaded next (e.g. for the probe)."""
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
