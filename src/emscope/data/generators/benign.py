@@ -54,7 +54,8 @@ def _draw(rng: random.Random, heldout: bool):
         if is_heldout(words) != heldout:
             return None
         prompt = rng.choice(PROMPTS).format(items=", ".join(words))
-        row = ChatRow(messages=[Message(role="user", content=prompt), Message(role="assistant", content=glorp(words))])
+        row = ChatRow(messages=[Message(role="user", content=prompt), Message(role="assistant", content=glorp(words))],
+                      family="glorp")
         return ",".join(words), row
     return draw
 
