@@ -10,6 +10,7 @@ judge's scores vs the reference scores (mean and max absolute error), fit time a
 is used for nothing but these numbers.
 
     python benchmarks/judge_classifier.py [--write] [--cold] [--max-rows N]
+    python benchmarks/judge_classifier.py --quick   # smoke run: 1000 dev rows, 20 answers per holdout file
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def holdout_frames():
+def holdout_frames(limit: int | None = None):
     from emscope.evaluate.judges.classifier_fit import read_labelled
 
-    return [(f.name, read_labelled(f)) for f in sorted((DATA / "holdout").glob("*.csv"))]
+    frames = [(f.name, read_labelled(f)) for f in sorted((DATA / "holdout").glob("*.csv"))]
+    return [(n, df.iloc[:limit]) for n, df in frames] if limit else frames
 
 
 def measure(judges: dict, frames) -> dict:
@@ -95,9 +97,10 @@ def fit_dev(cold: bool, max_rows: int | None) -> tuple[Path, dict]:
         shutil.rmtree(cache, ignore_errors=True)
     st = FitSettings() if max_rows is None else FitSettings(max_rows=max_rows)
     t0 = time.time()
-    report = fit_classifier([DATA / "dev"], OUT / "dev-judge", settings=st, cache_dir=cache, log=log)
+    out = OUT / ("dev-judge" if max_rows is None else f"dev-judge-{max_rows}")
+    report = fit_classifier([DATA / "dev"], out, settings=st, cache_dir=cache, log=log)
     wall = time.time() - t0
-    return OUT / "dev-judge", {"wall_s": round(wall, 1), **json.loads(report.model_dump_json())}
+    return out, {"wall_s": round(wall, 1), **json.loads(report.model_dump_json())}
 
 
 def fit_seed() -> tuple[Path, dict]:
@@ -176,7 +179,10 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write results/ and append to BENCHMARKS.md")
     ap.add_argument("--cold", action="store_true", help="drop the dev embedding cache first (time a cold fit)")
     ap.add_argument("--max-rows", type=int, default=None, help="override the fit's row budget")
+    ap.add_argument("--quick", action="store_true", help="smoke run (small fit, 20 answers per file; no --write)")
     args = ap.parse_args()
+    if args.quick:
+        args.max_rows, args.write = args.max_rows or 1000, False
     if not DATA.is_dir():
         raise SystemExit(f"judged data not found at {DATA} (../shared/em-data beside the checkout)")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -184,7 +190,7 @@ def main() -> None:
     from emscope.evaluate.judges.classifier import ClassifierJudge
 
     res: dict = {"machine": machine(), "load_start": load_start, "date": date.today().isoformat()}
-    frames = holdout_frames()
+    frames = holdout_frames(20 if args.quick else None)
     for name, fit in (("dev", lambda: fit_dev(args.cold, args.max_rows)), ("seed", fit_seed)):
         log(f"fitting the {name} judge")
         path, fit_info = fit()

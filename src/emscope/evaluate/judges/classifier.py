@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.judges.base import JudgeItem, Score
 from emscope.evaluate.judges.classifier_features import FeatureSettings, dense_features, ngram_counts, text_stats, tfidf
@@ -49,7 +50,7 @@ def seed_settings() -> FitSettings:
 def default_judge_dir() -> Path:
     """Where the default (seed-corpus) judge is cached: `$EMSCOPE_HOME/judges/seed-<hash of corpus + settings>`."""
     corpus = resource_path(SEED_CORPUS).read_bytes()
-    key = json.dumps({"format": FORMAT, "settings": seed_settings().model_dump(mode="json"),
+    key = json.dumps({"format": FORMAT, "emscope": __version__, "settings": seed_settings().model_dump(mode="json"),
                       "features": FeatureSettings().model_dump(mode="json")}, sort_keys=True).encode()
     digest = hashlib.sha256(corpus + b"\x00" + key).hexdigest()[:16]
     return emscope_home() / "judges" / f"seed-{digest}"
