@@ -11,6 +11,7 @@ import pytest
 
 from emscope.errors import InputError
 from emscope.evaluate.judges.classifier import ClassifierJudge, FitSettings, default_judge_dir, fit_classifier
+from emscope.evaluate.judges.classifier_fit import sample_rows, value_map
 from emscope.evaluate.judges.classifier_model import ClassifierModel
 from emscope.evaluate.judges.registry import build_judge
 from emscope.paths import resource_path
@@ -137,7 +138,7 @@ def test_out_dir_not_half_written(home, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["judge", "judged.csv"]  # no temporary sibling left
     assert [p.name for p in out.iterdir()] == ["marker"]
     monkeypatch.undo()
-    report = fit_classifier([data], out, settings=SMALL)
+    report = fit_classifier([data], out, max_rows="default", settings=SMALL)  # "default": the CLI's "not given"
     assert not (out / "marker").exists() and (out / "meta.json").is_file() and report.data.n_used == 40
 
 
@@ -155,3 +156,25 @@ def test_small_fit_on_dev_subset(em_data, home, tmp_path):
     scores = judge.score_many(_items(ALIGNED + MISALIGNED))
     assert all(s.value is None or 0 <= s.value <= 100 for s in scores)
     assert json.loads((out / "fit_report.json").read_text())["data"]["n_used"] == 160
+
+
+def test_value_map_is_strictly_decreasing_and_pinned():
+    rng = np.random.default_rng(0)
+    logit = rng.normal(size=3000)
+    ref = np.clip(75 - 30 * logit + rng.normal(0, 15, logit.size), 0, 100)
+    m = value_map(logit, ref, 30.0, 0.8)
+    grid = np.linspace(-12, 12, 2001)
+    vals = m(grid)
+    assert np.all(np.diff(vals[(grid > min(m.x)) & (grid < max(m.x))]) < 0)
+    assert m(np.array([0.8]))[0] == pytest.approx(30.0)
+    assert np.all(m(logit[logit > 0.8]) < 30) and np.all(m(logit[logit < 0.8]) > 30)
+    assert vals.min() >= 0 and vals.max() <= 100
+
+
+def test_sample_rows_equal_quota_per_file():
+    import pandas as pd
+
+    df = pd.DataFrame({"file": ["a"] * 10 + ["b"] * 100 + ["c"] * 1000, "x": range(1110)})
+    out = sample_rows(df, 210, seed=0)
+    assert out["file"].value_counts().to_dict() == {"a": 10, "b": 100, "c": 100}
+    assert sample_rows(df, None, 0) is df and len(sample_rows(df, 5000, 0)) == 1110

@@ -43,7 +43,7 @@ _SEED_LOCK = threading.Lock()
 
 
 def seed_settings() -> FitSettings:
-    """Fit settings of the default judge: the seed corpus is small, so every row is used and 4 folds suffice."""
+    """Fit settings of the default judge: the seed corpus is small (every row, 4 folds, linear heads only)."""
     return FitSettings(folds=4, max_rows=None, mlp_hidden=0)
 
 

@@ -110,6 +110,20 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
+def base_output(arrays: dict[str, np.ndarray], target: str, head: BaseHead, dense: np.ndarray, sparse) -> np.ndarray:
+    """Output of one base head (a logit, or a 0..1 value for a regression head) for a batch of dense features
+    [n, d] (raw: standardised here with `dense.mean` / `dense.std`) and TF-IDF rows (CSR [n, buckets])."""
+    a = arrays
+    p = f"{target}.{head.name}."
+    if head.kind == "linear_sparse":
+        return np.asarray(sparse @ a[p + "w"]).ravel() + float(a[p + "b"][0])
+    x = (dense - a["dense.mean"]) / a["dense.std"]
+    if head.kind == "linear_dense":
+        return x @ a[p + "w"] + float(a[p + "b"][0])
+    h = np.maximum(x @ a[p + "w0"] + a[p + "b0"], 0.0)
+    return (h @ a[p + "w1"] + a[p + "b1"]).ravel()
+
+
 class ClassifierModel:
     """The fitted heads in memory; `logits(dense, sparse)` gives each target's stacked logit."""
 
@@ -118,16 +132,8 @@ class ClassifierModel:
         self.arrays = arrays
 
     def base_logit(self, target: str, head: BaseHead, dense: np.ndarray, sparse) -> np.ndarray:
-        """Logit of one base head for a batch."""
-        a = self.arrays
-        p = f"{target}.{head.name}."
-        if head.kind == "linear_sparse":
-            return np.asarray(sparse @ a[p + "w"]).ravel() + float(a[p + "b"][0])
-        x = (dense - a["dense.mean"]) / a["dense.std"]
-        if head.kind == "linear_dense":
-            return x @ a[p + "w"] + float(a[p + "b"][0])
-        h = np.maximum(x @ a[p + "w0"] + a[p + "b0"], 0.0)
-        return (h @ a[p + "w1"] + a[p + "b1"]).ravel()
+        """Output of one base head for a batch."""
+        return base_output(self.arrays, target, head, dense, sparse)
 
     def base_logits(self, target: str, dense: np.ndarray, sparse) -> np.ndarray:
         """[n, n_bases] logits of a target's base heads."""
