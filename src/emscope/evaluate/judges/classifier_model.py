@@ -149,11 +149,11 @@ class ClassifierModel:
 
     def save(self, directory: Path) -> None:
         """Write `meta.json` and `heads.safetensors` into an existing (temporary) directory."""
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
-        from emscope.io import write_json_atomic
+        from emscope.io import write_bytes_atomic, write_json_atomic
 
-        save_file({k: np.ascontiguousarray(v) for k, v in self.arrays.items()}, str(directory / ARRAYS))
+        write_bytes_atomic(directory / ARRAYS, save({k: np.ascontiguousarray(v) for k, v in self.arrays.items()}))
         write_json_atomic(directory / META, self.meta)
 
     @classmethod
