@@ -717,6 +717,51 @@ def persona_screen(
     out.print(f"report: [bold]{out_path}[/bold]")
 
 
+@app.command("run")
+def run_grid_cmd(
+    grid: Annotated[Path, typer.Argument(help="Grid YAML (base: cell config, sweep: dotted key -> values).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Grid directory (default runs/<grid name>).")]
+    = None,
+    executor: Annotated[str, typer.Option(help="local, or ray (a local Ray instance, or RAY_ADDRESS's cluster).")]
+    = "local",
+    max_parallel: Annotated[int, typer.Option(min=1, help="Cells running at once.")] = 1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the cells and their status; run nothing.")]
+    = False,
+) -> None:
+    """Run (or resume) a grid of cells: data -> fine-tune -> sample -> judge -> metrics, one run dir per cell."""
+    from emscope.experiments.collect import cell_status
+    from emscope.experiments.grid import expand, load_grid
+    from emscope.experiments.runner import cell_dir, run_grid
+
+    spec = load_grid(grid)
+    grid_dir = out_dir or Path("runs") / spec.name
+    cells = expand(spec, grid)
+    if dry_run:
+        table = Table(title=f"{spec.name}: {len(cells)} cells ({grid_dir})")
+        for col in ("cell", "label", "status"):
+            table.add_column(col)
+        for c in cells:
+            table.add_row(c.id, c.label, cell_status(cell_dir(grid_dir, c.id)))
+        out.print(table)
+        return
+    start = time.time()
+
+    def _show(o) -> None:
+        extra = f" ({o.seconds:.0f} s)" if o.status == "done" else f": {o.error}" if o.error else ""
+        out.print(f"[{o.status}] {o.id} {o.label}{extra}", markup=False)
+
+    outcomes = run_grid(spec, grid_dir, executor=executor, max_parallel=max_parallel, on_outcome=_show)
+    failed = [o for o in outcomes if o.status == "failed"]
+    busy = [o for o in outcomes if o.status == "busy"]
+    out.print(f"{len(outcomes) - len(failed) - len(busy)}/{len(outcomes)} cells complete in "
+              f"{time.time() - start:.0f} s. Results: [bold]{(grid_dir / 'grid.csv').resolve()}[/bold]")
+    if busy:
+        out.print(f"{len(busy)} cells are being run by another runner; rerun later to collect them.")
+    if failed:
+        raise EmscopeError(f"{len(failed)} cells failed (details in {grid_dir / 'runner_log.jsonl'}); "
+                           "rerun the same command to retry them")
+
+
 @app.command("serve")
 def serve_cmd(
     model: Annotated[str, typer.Argument(help="Model spec: smollm2-135m, tiny-random, a directory or a hub id.")],

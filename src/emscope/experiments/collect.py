@@ -1,0 +1,102 @@
+"""`grid.csv`: one row per cell, rebuilt from the cell run directories (never the only copy of a result).
+
+Columns: cell id, label, status, the swept settings, broad EM under both definitions with 95% CIs, coherence and
+None rates, narrow learning (judged in-domain EM or insecure-code rate), refusal and benign-task rates, the
+likelihood probe, and training outcome (loss, steps, first alarm step, seconds).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from emscope.io import read_jsonl, write_text_atomic
+from emscope.rundir import read_summary
+
+METRIC_COLUMNS = [
+    "em_betley", "em_betley_low", "em_betley_high", "em_mo", "em_mo_low", "em_mo_high", "coherence_rate",
+    "none_rate", "narrow_em", "narrow_em_low", "narrow_em_high", "narrow_insecure", "narrow_insecure_low",
+    "narrow_insecure_high", "refusal_rate", "refusal_low", "refusal_high", "benign_accuracy", "benign_low",
+    "benign_high", "probe", "probe_low", "probe_high", "train_loss", "steps", "alarm_step", "train_seconds",
+    "eval_seconds",
+]
+
+
+def _triple(d: dict | None, key: str) -> list[Any]:
+    if not d:
+        return [None, None, None]
+    return [d.get(key), d.get("ci_low"), d.get("ci_high")]
+
+
+def _first_alarm(run_dir: Path) -> int | None:
+    log = run_dir / "train_log.jsonl"
+    if not log.is_file():
+        return None
+    steps = [r["step"] for r in read_jsonl(log) if r.get("event") == "alarm"]
+    return min(steps) if steps else None
+
+
+def cell_status(run_dir: Path) -> str:
+    """complete, evaluated (eval done, cell marker missing), trained, started or pending."""
+    s = read_summary(run_dir)
+    if "cell" in s:
+        return "complete"
+    for stage in ("eval", "train"):
+        if stage in s:
+            return {"eval": "evaluated", "train": "trained"}[stage]
+    return "started" if (run_dir / "cell.yaml").is_file() else "pending"
+
+
+def cell_metrics(run_dir: Path) -> dict[str, Any]:
+    """The metric columns of one cell, from its summary.json and train_log.jsonl (None where not measured)."""
+    s = read_summary(run_dir)
+    ev, tr = s.get("eval", {}), s.get("train", {})
+    em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
+    betley = em.get("betley") or {}
+    vals = [*_triple(betley, "em_rate"), *_triple(em.get("mo"), "em_rate"), betley.get("coherence_rate"),
+            betley.get("none_rate"), *_triple((narrow.get("em") or {}).get("betley"), "em_rate"),
+            *_triple(narrow if "insecure_rate" in narrow else None, "insecure_rate"),
+            *_triple(ev.get("refusal"), "refusal_rate"), *_triple(ev.get("benign"), "accuracy"),
+            *_triple(ev.get("probe"), "mean"), tr.get("train_loss"), tr.get("steps"), _first_alarm(run_dir),
+            tr.get("seconds"), ev.get("seconds")]
+    return dict(zip(METRIC_COLUMNS, vals))
+
+
+def grid_cells(grid_dir: Path) -> list[dict]:
+    """The current cells of a grid (from `cells.json`), in grid order."""
+    path = Path(grid_dir) / "cells.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    by_id = {c["id"]: c for c in data["cells"]}
+    return [by_id[i] for i in data.get("current", list(by_id))]
+
+
+def grid_rows(grid_dir: str | Path) -> list[dict[str, Any]]:
+    """One dict per current cell: id, label, status, swept settings, metric columns."""
+    grid_dir = Path(grid_dir)
+    cells = grid_cells(grid_dir)
+    keys = list(dict.fromkeys(k for c in cells for k in c["params"]))
+    rows = []
+    for c in cells:
+        run_dir = grid_dir / "cells" / c["id"]
+        params = {k: c["params"].get(k) for k in keys}
+        rows.append({"cell_id": c["id"], "label": c["label"], "status": cell_status(run_dir),
+                     **{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()},
+                     **cell_metrics(run_dir)})
+    return rows
+
+
+def write_grid_csv(grid_dir: str | Path) -> Path:
+    """Rebuild `grid.csv` from the cell directories (atomic write); returns its path."""
+    grid_dir = Path(grid_dir)
+    rows = grid_rows(grid_dir)
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return write_text_atomic(grid_dir / "grid.csv", buf.getvalue())

@@ -1,0 +1,178 @@
+"""Run a grid: every cell in its own run directory `GRID_DIR/cells/<id>/`, locally or as Ray tasks.
+
+The grid directory holds `grid.yaml` (the spec as given), `cells.json` (every resolved cell), `runner_log.jsonl`
+(start / skip / done / fail events) and `grid.csv`, which is rebuilt from the cell directories after every cell and
+is never the only copy of anything. Complete cells are skipped; a cell interrupted at any point resumes from its last
+completed stage. A cell is locked while it runs (an OS file lock, released even by kill -9), so two runners or Ray
+workers never run the same cell at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from emscope.errors import EmscopeError, InputError
+from emscope.experiments.cell import cell_complete, run_cell
+from emscope.experiments.collect import write_grid_csv
+from emscope.experiments.grid import Cell, GridSpec, expand
+from emscope.io import append_jsonl, write_json_atomic, write_yaml_atomic
+
+Executor = Literal["local", "ray"]
+
+
+class CellOutcome(BaseModel):
+    """What happened to one cell in this invocation."""
+
+    id: str
+    label: str
+    status: Literal["done", "skipped", "busy", "failed"]
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def cell_dir(grid_dir: Path, cell_id: str) -> Path:
+    """The run directory of a cell."""
+    return Path(grid_dir) / "cells" / cell_id
+
+
+@contextlib.contextmanager
+def cell_lock(run_dir: Path) -> Iterator[bool]:
+    """Hold the cell's lock for the block; yields False (and holds nothing) when another process has it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def execute_cell(cell: Cell, grid_dir: str | Path) -> CellOutcome:
+    """Run one cell under its lock, logging to the runner log; never raises (failures are returned)."""
+    grid_dir = Path(grid_dir)
+    run_dir = cell_dir(grid_dir, cell.id)
+    log = grid_dir / "runner_log.jsonl"
+    if cell_complete(run_dir):
+        append_jsonl(log, {"time": time.time(), "event": "skip", "cell": cell.id, "pid": os.getpid()})
+        return CellOutcome(id=cell.id, label=cell.label, status="skipped")
+    with cell_lock(run_dir) as held:
+        if not held:
+            return CellOutcome(id=cell.id, label=cell.label, status="busy")
+        if cell_complete(run_dir):  # finished by another worker while we waited
+            return CellOutcome(id=cell.id, label=cell.label, status="skipped")
+        append_jsonl(log, {"time": time.time(), "event": "start", "cell": cell.id, "pid": os.getpid()})
+        start = time.time()
+        try:
+            run_cell(cell.config, run_dir, label=cell.label)
+        except Exception as exc:  # noqa: BLE001 - one failing cell must not stop the grid
+            msg = f"{type(exc).__name__}: {exc}"
+            append_jsonl(log, {"time": time.time(), "event": "fail", "cell": cell.id, "error": msg,
+                               "traceback": traceback.format_exc(limit=8)})
+            return CellOutcome(id=cell.id, label=cell.label, status="failed", seconds=time.time() - start, error=msg)
+        seconds = time.time() - start
+        append_jsonl(log, {"time": time.time(), "event": "done", "cell": cell.id, "seconds": round(seconds, 2)})
+        return CellOutcome(id=cell.id, label=cell.label, status="done", seconds=seconds)
+
+
+def prepare_grid_dir(spec: GridSpec, grid_dir: str | Path) -> list[Cell]:
+    """Expand the grid and record it (`grid.yaml`, `cells.json`) in `grid_dir`; returns the cells."""
+    grid_dir = Path(grid_dir)
+    cells = expand(spec)
+    grid_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml_atomic(grid_dir / "grid.yaml", spec)
+    known = {}
+    if (grid_dir / "cells.json").is_file():
+        import json
+
+        known = {c["id"]: c for c in json.loads((grid_dir / "cells.json").read_text())["cells"]}
+    known.update({c.id: c.model_dump(mode="json") for c in cells})
+    write_json_atomic(grid_dir / "cells.json", {"name": spec.name, "current": [c.id for c in cells],
+                                                "cells": list(known.values())})
+    return cells
+
+
+def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome) -> list[CellOutcome]:
+    if max_parallel <= 1:
+        outcomes = []
+        for cell in cells:
+            outcomes.append(execute_cell(cell, grid_dir))
+            on_outcome(outcomes[-1])
+        return outcomes
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    outcomes = []
+    with ProcessPoolExecutor(max_workers=max_parallel, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(execute_cell, cell, grid_dir) for cell in cells]
+        for fut in as_completed(futures):
+            outcomes.append(fut.result())
+            on_outcome(outcomes[-1])
+    return outcomes
+
+
+def _run_ray(cells: list[Cell], grid_dir: Path, max_parallel: int, spec: GridSpec, on_outcome) -> list[CellOutcome]:
+    try:
+        import ray
+    except ImportError:
+        raise EmscopeError("--executor ray needs the `ray` extra: pip install 'emscope[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        # RAY_ADDRESS (or `ray start` on this node) joins a cluster; otherwise a local instance is started
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, log_to_driver=True, include_dashboard=False)
+    remote = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus, max_retries=0)(execute_cell)
+    grid_ref = str(Path(grid_dir).resolve())
+    pending, outcomes, queue = [], [], list(cells)
+    limit = max_parallel if max_parallel > 0 else len(cells)
+    try:
+        while queue or pending:
+            while queue and len(pending) < limit:
+                pending.append(remote.remote(queue.pop(0), grid_ref))
+            ready, pending = ray.wait(pending, num_returns=1)
+            outcome = ray.get(ready[0])
+            outcomes.append(outcome)
+            on_outcome(outcome)
+    finally:
+        if started_here:
+            ray.shutdown()
+    return outcomes
+
+
+def run_grid(spec: GridSpec, grid_dir: str | Path, executor: Executor = "local", max_parallel: int = 1,
+             on_outcome=None) -> list[CellOutcome]:
+    """Run every cell of `spec` under `grid_dir` (resuming / skipping as needed); returns the outcomes.
+
+    `grid.csv` is rewritten after each cell. Failed cells are reported in the outcomes and the runner log;
+    the others still run.
+    """
+    grid_dir = Path(grid_dir)
+    cells = prepare_grid_dir(spec, grid_dir)
+
+    def _after(outcome: CellOutcome) -> None:
+        write_grid_csv(grid_dir)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    if executor == "local":
+        outcomes = _run_local(cells, grid_dir, max_parallel, _after)
+    elif executor == "ray":
+        outcomes = _run_ray(cells, grid_dir, max_parallel, spec, _after)
+    else:
+        raise InputError(f"--executor: unknown executor {executor!r}; expected local or ray")
+    write_grid_csv(grid_dir)
+    return outcomes
