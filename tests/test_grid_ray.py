@@ -1,0 +1,73 @@
+"""The Ray executor on a real local Ray instance: cells run as Ray tasks in worker processes, with the same
+results as the local executor, and a completed grid is skipped on rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from emscope.experiments.collect import grid_rows
+from emscope.experiments.grid import GridSpec
+from emscope.experiments.runner import run_grid
+from emscope.io import read_jsonl
+
+ray = pytest.importorskip("ray", reason="the `ray` extra is not installed (pip install 'emscope[ray]')")
+
+SPEC = {
+    "name": "ray-test",
+    "base": {
+        "model": "tiny-random",
+        "data": {"organism": "insecure-code", "n": 8},
+        "train": {"max_steps": 2, "batch_size": 4, "max_length": 512},
+        "eval": {"sampling": {"max_new_tokens": 8, "samples_per_paraphrase": 1, "batch_size": 16},
+                 "judge": "classifier"},
+    },
+    "variants": [{"name": "base", "data": None}, {"name": "insecure"}],
+    "resources": {"cpus": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance on this machine (2 CPUs), shut down after the module."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def _events(grid_dir):
+    return read_jsonl(grid_dir / "runner_log.jsonl")
+
+
+def test_ray_executor_runs_cells_in_workers_like_local(tmp_path, local_ray):
+    spec = GridSpec.model_validate(SPEC)
+    ray_dir, local_dir = tmp_path / "ray", tmp_path / "local"
+    outcomes = run_grid(spec, ray_dir, executor="ray", max_parallel=2)
+    assert sorted(o.status for o in outcomes) == ["done", "done"]
+    # the cells ran in Ray worker processes, not in this driver
+    starts = [e for e in _events(ray_dir) if e["event"] == "start"]
+    assert len(starts) == 2 and all(e["pid"] != os.getpid() for e in starts)
+    assert ray.is_initialized()  # a Ray instance the caller started is left running
+
+    # the same cells under the local executor give the same answers, judgments and metrics
+    run_grid(spec, local_dir, executor="local")
+    rows_ray, rows_local = grid_rows(ray_dir), grid_rows(local_dir)
+    assert [r["status"] for r in rows_ray] == ["complete", "complete"]
+    drop = {"train_seconds", "eval_seconds"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in rows_ray] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in rows_local]
+    for cid in (r["cell_id"] for r in rows_ray):
+        assert read_jsonl(ray_dir / "cells" / cid / "judged.jsonl") == read_jsonl(local_dir / "cells" / cid /
+                                                                                  "judged.jsonl")
+    trained = [r for r in rows_ray if r["variant"] == "insecure"][0]
+    assert trained["steps"] == 2 and trained["train_loss"] > 0
+
+    # a rerun on Ray skips every complete cell
+    again = run_grid(spec, ray_dir, executor="ray")
+    assert [o.status for o in again] == ["skipped", "skipped"]
+    assert len([e for e in _events(ray_dir) if e["event"] == "start"]) == 2
+    cells = json.loads((ray_dir / "cells.json").read_text())
+    assert len(cells["current"]) == 2
