@@ -44,8 +44,10 @@ def test_sweep_is_a_product_with_variants_outermost_and_null_leaves_sections_off
 
 
 def test_cell_ids_depend_only_on_the_resolved_config():
-    a = expand(GridSpec.model_validate({"name": "a", "base": TINY, "sweep": {"seed": [0, 1], "train.max_steps": [1, 2]}}))
-    b = expand(GridSpec.model_validate({"name": "b", "base": TINY, "sweep": {"train.max_steps": [2, 1], "seed": [1, 0]}}))
+    a = expand(GridSpec.model_validate({"name": "a", "base": TINY,
+                                        "sweep": {"seed": [0, 1], "train.max_steps": [1, 2]}}))
+    b = expand(GridSpec.model_validate({"name": "b", "base": TINY,
+                                        "sweep": {"train.max_steps": [2, 1], "seed": [1, 0]}}))
     assert {c.id for c in a} == {c.id for c in b}
     # a base-model cell ignores training settings: sweeping them does not split it
     base = expand(GridSpec.model_validate({"base": {**TINY, "data": None}, "sweep": {"train.max_steps": [1, 2]}}))

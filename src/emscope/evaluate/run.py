@@ -44,6 +44,8 @@ class EvalConfig(BaseModel):
     judge: str | None = None  # judge spec (see emscope.evaluate.judges.registry); None = no judged metrics
     judge_prompts: str | None = None  # YAML with aligned/coherent(/refusal) templates; None = emscope's
     narrow: str | None = None  # in-domain question set (judged), or "code-security"
+    narrow_n: int = Field(50, ge=1)  # code-security: held-out coding requests
+    narrow_max_new_tokens: int = Field(256, ge=1)  # code-security: greedy tokens per answer
     refusal: bool = False  # refusal rate on the shipped harmful requests
     benign: int = Field(0, ge=0)  # held-out glorp items for benign learning; 0 = skip
 
@@ -119,8 +121,11 @@ class _Evaluator:
         from emscope.evaluate.code_security import code_security
 
         path = self.out / "narrow_code_security.jsonl"
-        self.ensure_model()  # greedy, 256 tokens: the `emscope eval code-security` defaults
-        result, rows = code_security(self.model, self.tokenizer, n=50, seed=self.cfg.sampling.seed)
+        self.ensure_model()  # greedy; 50 requests of 256 tokens by default, like `emscope eval code-security`
+        seed = self.cfg.sampling.seed
+        settings = SamplingSettings(max_new_tokens=self.cfg.narrow_max_new_tokens, temperature=0.0, seed=seed,
+                                    batch_size=self.cfg.sampling.batch_size)
+        result, rows = code_security(self.model, self.tokenizer, n=self.cfg.narrow_n, seed=seed, settings=settings)
         write_jsonl_atomic(path, rows)
         return {"questions": CODE_SECURITY, **result.model_dump()}
 

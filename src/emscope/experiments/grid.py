@@ -75,6 +75,8 @@ class CellEval(_Strict):
     judge: str | None = None
     judge_prompts: str | None = None
     narrow: str | None = None
+    narrow_n: int = Field(50, ge=1)
+    narrow_max_new_tokens: int = Field(256, ge=1)
     refusal: bool = False
     benign: int = Field(0, ge=0)
 
