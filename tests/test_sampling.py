@@ -210,3 +210,24 @@ def test_shared_prefill_with_a_peft_adapter(monkeypatch):
     shared = generate(model, tok, PROMPTS, s)
     monkeypatch.setattr(sampling, "_can_share_prefill", lambda m: False)
     assert generate(model, tok, PROMPTS, s) == shared
+
+
+def test_eval_run_samples_with_vllm_by_spec(fake_vllm, base_and_adapter, tmp_path, monkeypatch):
+    """`emscope eval run` with `backend: vllm` hands vLLM the model spec and adapter instead of loading the model
+    for sampling (the HF model is loaded only afterwards, for the likelihood probe)."""
+    from emscope.evaluate import run as run_mod
+    from emscope.evaluate.run import EvalConfig, run_eval
+
+    base, adapter = base_and_adapter
+    loaded = []
+    monkeypatch.setattr(run_mod._Evaluator, "ensure_model", lambda self: loaded.append(self.model is None) or
+                        setattr(self, "model", None))
+    monkeypatch.setattr(run_mod, "likelihood_probe", lambda *a, **k: run_mod.ProbeResult(
+        per_question={}, mean=0.0, ci_low=0.0, ci_high=0.0, n_questions=0))
+    cfg = EvalConfig(model=str(base), adapter=adapter, out=tmp_path / "run",
+                     sampling=SamplingSettings(backend="vllm", max_new_tokens=5, samples_per_paraphrase=1))
+    section = run_eval(cfg)
+    (llm,) = _FakeLLM.instances
+    assert llm.kwargs["model"] == str(base) and llm.calls[0]["lora_request"].args[2] == str(adapter)
+    assert section["n_samples"] == len(llm.calls[0]["prompts"]) > 0
+    assert loaded == [True]  # only the probe asked for the HF model

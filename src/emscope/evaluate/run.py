@@ -88,10 +88,13 @@ class _Evaluator:
         cached = _cached_samples(path, n)
         if cached is not None:
             return cached
-        self.ensure_model()
+        vllm = settings.backend == "vllm"
+        if not vllm:  # vLLM loads the model (and adapter) itself, by spec
+            self.ensure_model()
         task = self.progress.add_task(f"sample {self.cfg.label} ({name})", total=n)
         rows = sample_answers(self.model, self.tokenizer, questions, settings, self.cfg.label,
-                              on_batch=lambda k: self.progress.advance(task, k))
+                              on_batch=lambda k: self.progress.advance(task, k),
+                              spec=self.cfg.model if vllm else None, adapter=self.cfg.adapter if vllm else None)
         write_jsonl_atomic(path, rows)
         return rows
 
