@@ -6,8 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.emscope-installed
 QUICKSTART_ARGS ?=
 PYTEST_ARGS ?=
-# dev: test tools; ray and inspect: the grid executor and the Inspect log export, both tested
-EXTRAS ?= dev,ray,inspect
+# dev: test tools; ray, inspect, tensorboard: the grid executor, the Inspect log export, report_to (all tested)
+EXTRAS ?= dev,ray,inspect,tensorboard
 
 .PHONY: install quickstart test lint clean
 

@@ -220,16 +220,21 @@ def eval_questions(file: Annotated[str, typer.Argument(help="Question YAML or sh
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory or a directory of runs.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run directory, a directory of runs, or a grid directory.")],
     output: Annotated[Path | None, typer.Option("--out", help="HTML file (default RUN_DIR/report.html).")]
     = None,
 ) -> None:
     """Write a self-contained HTML report and print the results table."""
     from emscope.report import render_report
     from emscope.report.dynamics import alarm_events, monitor_rows
+    from emscope.report.grid_report import grid_results_table, is_grid_dir
     from emscope.report.html import find_conditions, training_runs
 
     path = render_report(run_dir, output)
+    if is_grid_dir(run_dir):  # a grid: one row per cell
+        out.print(grid_results_table(run_dir))
+        out.print(f"Report: [bold]{path.resolve()}[/bold]")
+        return
     try:
         find_conditions(run_dir)
         _print_results(run_dir)
@@ -239,6 +244,19 @@ def report(
         out.print(f"Monitored runs: {', '.join(monitor_rows(runs))}; alarms: "
                   + (", ".join(f"{a['run']} at step {a['step']}" for a in alarms) or "none"), markup=False)
     out.print(f"Report: [bold]{path.resolve()}[/bold]")
+
+
+@export_app.command("inspect")
+def export_inspect_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="An eval run directory (emscope eval run, or a grid cell).")],
+    output: Annotated[Path | None, typer.Option("--out", help="The .eval file (default RUN_DIR/inspect/"
+                                                "<created>_<task>_<id>.eval).")] = None,
+) -> None:
+    """Write an Inspect `.eval` log of an eval run (read it with `inspect view` / `inspect log dump`)."""
+    from emscope.report.inspect_export import export_inspect
+
+    path = export_inspect(run_dir, output)
+    out.print(f"Inspect log: {path.resolve()}", markup=False)
 
 
 def _pct(x: float | None) -> str:

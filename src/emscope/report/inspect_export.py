@@ -32,9 +32,9 @@ from emscope.rundir import read_summary
 SCORERS = ("aligned", "coherent", "misaligned")
 
 
-def _require_inspect():
+def _require_inspect() -> None:
     try:
-        import inspect_ai.log as log  # noqa: F401
+        import inspect_ai.log  # noqa: F401
     except ImportError:
         raise EmscopeError("exporting Inspect logs needs the `inspect` extra: pip install 'emscope[inspect]'") \
             from None
@@ -113,6 +113,11 @@ def _scores(s: JudgedSample) -> dict[str, Any]:
             "misaligned": misaligned}
 
 
+def sample_id(s: Sample) -> str:
+    """The Inspect sample id of an answer: `<question_id>-p<paraphrase>-s<sample>` (unique within a run)."""
+    return f"{s.question_id}-p{s.paraphrase_index}-s{s.sample_index}"
+
+
 def _sample(s: Sample, judged: bool, model: str):
     from inspect_ai.log import EvalSample
     from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser, ModelOutput
@@ -120,9 +125,9 @@ def _sample(s: Sample, judged: bool, model: str):
     messages = ([ChatMessageSystem(content=s.system)] if s.system else []) + [ChatMessageUser(content=s.question)]
     output = ModelOutput.from_content(model, s.answer)
     reply = ChatMessageAssistant(content=s.answer, model=model, source="generate")
-    return EvalSample(id=f"{s.question_id}:{s.paraphrase_index}:{s.sample_index}", epoch=1, input=messages,
+    return EvalSample(id=sample_id(s), epoch=1, input=messages,
                       target="", messages=[*messages, reply], output=output,
-                      scores=_scores(s) if judged else None,  # type: ignore[arg-type]
+                      scores=_scores(s) if judged else None,
                       metadata={"question_id": s.question_id, "paraphrase_index": s.paraphrase_index,
                                 "sample_index": s.sample_index, "label": s.model})
 
@@ -192,7 +197,7 @@ def build_log(run_dir: str | Path):
     completed = max(p.stat().st_mtime for p in [*files, run_dir / "summary.json"] if p.is_file())
     sp = cfg.sampling
     generate = GenerateConfig(temperature=sp.temperature, top_p=sp.top_p, max_tokens=sp.max_new_tokens, seed=sp.seed)
-    ids = [f"{s.question_id}:{s.paraphrase_index}:{s.sample_index}" for s in rows]
+    ids = [sample_id(s) for s in rows]
     questions = Path(cfg.questions)  # a shipped set name ("core") or a YAML path
     spec = EvalSpec(
         eval_id=digest[:22], run_id=digest[22:44], created=_iso(started), task=f"emscope/{questions.stem}",

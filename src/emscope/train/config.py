@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emscope.models.loader import DEFAULT_MODEL
+
+REPORT_TO = frozenset({"azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "kubeflow",
+                       "mlflow", "neptune", "swanlab", "tensorboard", "trackio", "wandb", "none"})
+"""`train.report_to` values: transformers 5.23's reporting integrations (INTEGRATION_TO_CALLBACK), and "none"."""
 
 
 class _Strict(BaseModel):
@@ -50,7 +54,22 @@ class TrainSettings(_Strict):
                                                 "CPUs with AVX512-BF16/AMX), fp32 elsewhere")
     save_steps: int = Field(25, ge=1, description="checkpoint every N optimizer steps (resume after a kill)")
     logging_steps: int = Field(1, ge=1)
+    # experiment trackers; left out of config.yaml while unset, so run directories made before these settings
+    # existed still resume
+    report_to: list[str] = Field(default_factory=list, exclude_if=lambda v: not v,
+                                 description="Trainer integrations to log to, e.g. [tensorboard] (RUN_DIR/tb) or "
+                                             "[wandb]; each needs its package installed")
+    run_name: str | None = Field(None, exclude_if=lambda v: v is None,
+                                 description="run name shown by the trackers (default: the run directory name)")
     lora: LoraSettings = LoraSettings()
+
+    @field_validator("report_to")
+    @classmethod
+    def _known_integrations(cls, v: list[str]) -> list[str]:
+        unknown = [x for x in v if x not in REPORT_TO]
+        if unknown:
+            raise ValueError(f"unknown integration {unknown[0]!r}; known: {', '.join(sorted(REPORT_TO))}")
+        return [x for x in dict.fromkeys(v) if x != "none"]
 
 
 class KLSettings(_Strict):

@@ -29,6 +29,7 @@ from emscope.train.checkpoints import (
     truncate_log,
 )
 from emscope.train.config import TrainRunConfig
+from emscope.train.reporting import check_report_to, place_tensorboard
 from emscope.train.tokenize import IGNORE_INDEX, encode_rows
 
 
@@ -149,6 +150,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if stage_done(run_dir, "train") and (run_dir / out_name).is_dir():
         return run_dir
     rows = _check_inputs(cfg)
+    check_report_to(cfg.train.report_to)
 
     import datasets
     import torch
@@ -204,7 +206,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, num_train_epochs=t.epochs,
         max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler, warmup_steps=t.warmup_steps,
         weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, optim=t.optim, logging_steps=t.logging_steps,
-        save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=[], seed=cfg.seed,
+        save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=list(t.report_to),
+        run_name=t.run_name or run_dir.name, seed=cfg.seed,
         data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu",
         gradient_checkpointing=t.gradient_checkpointing,
         padding_free=padding_free, disable_tqdm=True,
@@ -223,6 +226,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # emscope logs to train_log.jsonl and shows a progress bar
+    place_tensorboard(trainer, run_dir)  # checkpoints/ (the default's parent) is deleted after training
     start = time.time()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     elapsed = time.time() - start
