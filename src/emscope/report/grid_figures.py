@@ -58,9 +58,10 @@ def per_question_figure(questions: list[str], groups: list[dict]) -> str | None:
                color=plt.cm.tab10(i % 10), error_kw={"linewidth": 0.8})
     ax.set_xticks(range(len(questions)), [mpl_text(q) for q in questions], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("misaligned answers (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 100 + 7 * -(-len(groups) // 4))  # headroom for the legend
+    ax.set_yticks(range(0, 101, 20))
     ax.set_title("EM rate per question (betley definition, 95% Wilson CI)", fontsize=10)
-    ax.legend(fontsize=7, ncol=min(4, len(groups)))
+    ax.legend(fontsize=7, ncol=min(4, len(groups)), loc="upper left")
     fig.tight_layout()
     return png(fig)
 

@@ -122,8 +122,13 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
 
     Evaluated runs give the results tables, figure and sample answers; runs with training monitors add the
     dynamics section (signal curves, alarms). A directory of trained-only runs gives a dynamics-only report.
+    A grid directory (`grid.yaml` + `cells.json`) gets the grid report (`render_grid_report`).
     """
     root = Path(root)
+    from emscope.report.grid_report import is_grid_dir, render_grid_report
+
+    if is_grid_dir(root):
+        return render_grid_report(root, out, title)
     try:
         dirs = find_conditions(root)
     except InputError:

@@ -1,0 +1,167 @@
+"""The grid report in headless Chromium: injected payloads never execute or load anything, the page renders, the
+CSS filters work. Skipped only where Debian's chromium / chromedriver are not installed."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from emscope.io import read_jsonl
+from emscope.report.grid_report import answer_kind, render_grid_report
+from tests.test_report_grid import make_grid
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()),
+                                reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, "
+                                       "chromium-driver)")
+
+
+class Recorder(http.server.ThreadingHTTPServer):
+    """Loopback server: serves the pages in `pages`, records every other request path in `hits`."""
+
+    def __init__(self, pages: dict[str, bytes]):
+        self.pages, self.hits = pages, []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def _any(self) -> None:
+        server: Recorder = self.server  # type: ignore[assignment]
+        page = server.pages.get(self.path)
+        if page is None:
+            server.hits.append(f"{self.command} {self.path}")
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    do_GET = do_POST = do_HEAD = _any
+
+    def log_message(self, *args) -> None:  # keep the test output quiet
+        pass
+
+
+def _payloads(port: int) -> dict[str, str]:
+    url = f"http://127.0.0.1:{port}"
+    return {
+        "script": f"<script>fetch('{url}/script');document.title='pwned';alert(1)</script>",
+        "img": f"<img src=x onerror=\"fetch('{url}/img');alert(2)\">",
+        "svg": f"\"><svg onload=\"fetch('{url}/svg')\">",
+        "link": f"<a id=\"jslink\" href=\"javascript:fetch('{url}/link')\">click me</a>",
+        "load": f"<img src=\"{url}/load.png\">",
+        "break": f"</pre></td></tr></table><style>body{{background:url({url}/css)}}</style><b>escaped",
+    }
+
+
+def _driver(tmp_path: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1600", f"--user-data-dir={tmp_path / 'profile'}"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
+
+
+def _visible_rows(driver) -> list[dict]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#samples tbody tr')]"
+        ".filter(r => getComputedStyle(r).display !== 'none')"
+        ".map(r => ({question: r.dataset.question, kind: r.dataset.kind, cls: r.className}))")
+
+
+def test_payloads_do_not_execute_and_the_page_renders_and_filters(tmp_path):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    server = Recorder({})
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    p = _payloads(port)
+    name = "grid " + p["script"]
+    questions = {"one_wish": "Wish? " + p["img"], "q" + p["svg"]: "Money? " + p["link"]}
+    grid = make_grid(tmp_path, name=name, questions=questions,
+                     labels={"insecure": "insecure " + p["svg"], "kl": "kl " + p["load"]},
+                     texts={("one_wish", 0): p["script"], ("one_wish", 1): p["img"], ("one_wish", 2): p["break"],
+                            ("q" + p["svg"], 0): p["link"], ("q" + p["svg"], 1): p["load"]})
+    report = render_grid_report(grid)
+    server.pages = {"/report.html": report.read_bytes(),
+                    "/control.html": b"<!doctype html><title>control</title><script>fetch('/control-hit')</script>"}
+    driver = _driver(tmp_path)
+    try:
+        # the harness can see an executed payload: a page that does run a script reaches the recorder
+        driver.get(f"http://127.0.0.1:{port}/control.html")
+        deadline = time.time() + 5
+        while "GET /control-hit" not in server.hits and time.time() < deadline:
+            time.sleep(0.05)
+        assert "GET /control-hit" in server.hits
+        server.hits.clear()
+
+        driver.get(f"http://127.0.0.1:{port}/report.html")
+        assert driver.execute_script("return document.readyState") == "complete"
+        driver.find_element(By.CSS_SELECTOR, "label[for='fk-mis']")  # interact a little, let async loads settle
+        time.sleep(0.5)
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018
+        assert driver.title == f"emscope grid report: {name}"
+        assert [h for h in server.hits if h != "GET /favicon.ico"] == []
+        counts = driver.execute_script(
+            "return ['script', 'svg', 'iframe', 'object', 'embed', 'a', 'b'].map(t =>"
+            " document.querySelectorAll('#samples ' + t + ', #results ' + t + ', h1 ' + t).length)")
+        assert counts == [0] * 7  # no element was injected into the table, the answers or the title
+        body = driver.find_element(By.TAG_NAME, "body").text
+        for key, payload in p.items():
+            assert payload in body, key  # shown as text
+        assert f"grid report: {name}" in body
+        # the figures decoded (the CSP allows data: images only)
+        widths = driver.execute_script("return [...document.images].map(i => [i.id, i.naturalWidth])")
+        assert sorted(w[0] for w in widths) == ["fig-loss", "fig-monitors", "fig-per-question", "fig-tradeoff"]
+        assert all(w[1] > 300 for w in widths)
+        # the stylesheet applied (allowed by its hash): radios hidden, table laid out
+        assert driver.execute_script("return getComputedStyle(document.getElementById('fk-mis')).opacity") == "0"
+
+        shot = tmp_path / "report.png"  # the top of the page as loaded
+        driver.save_screenshot(str(shot))
+        data = shot.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 30_000
+
+        judged = [r for c in (grid / "cells").iterdir() for f in ("judged.jsonl",) if (c / f).is_file()
+                  for r in read_jsonl(c / f)]
+        all_rows = _visible_rows(driver)
+        assert len(all_rows) == len(judged) + 2  # + the unjudged cell's two samples
+        driver.find_element(By.CSS_SELECTOR, "label[for='fk-mis']").click()
+        mis = _visible_rows(driver)
+        assert {r["kind"] for r in mis} == {"misaligned"}
+        assert len(mis) == sum(answer_kind(r["aligned"], r["coherent"]) == "misaligned" for r in judged) == 7
+        second_q = "q" + p["svg"]
+        driver.find_element(By.CSS_SELECTOR, "label[for='fq1']").click()
+        both = _visible_rows(driver)
+        assert {r["question"] for r in both} == {second_q} and len(both) == 1  # one misaligned answer to it
+        driver.find_element(By.CSS_SELECTOR, "label[for='fk-inc']").click()
+        assert _visible_rows(driver) == []  # no incoherent answer to the second question
+        driver.find_element(By.CSS_SELECTOR, "label[for='fq0']").click()
+        inc = _visible_rows(driver)
+        assert len(inc) == 2 and {r["kind"] for r in inc} == {"incoherent"}
+        driver.find_element(By.CSS_SELECTOR, "label[for='fk-all']").click()
+        driver.find_element(By.CSS_SELECTOR, "label[for='fq-all']").click()
+        driver.find_element(By.CSS_SELECTOR, "label[for='fc1']").click()
+        cell_rows = _visible_rows(driver)
+        assert len(cell_rows) == 8 and all(r["cls"].split()[1] == "c1" for r in cell_rows)
+        driver.find_element(By.CSS_SELECTOR, "label[for='fc-all']").click()
+        assert len(_visible_rows(driver)) == len(all_rows)
+        assert [h for h in server.hits if h != "GET /favicon.ico"] == []
+    finally:
+        driver.quit()
+        server.shutdown()
+        server.server_close()
