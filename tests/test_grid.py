@@ -143,3 +143,17 @@ def test_cli_dry_run_and_exit_status(tmp_path):
     assert not (tmp_path / "runs").exists()  # nothing written for an invalid grid
     ids = [c.id for c in expand(load_grid(grid))]
     assert all(i in dry.stdout for i in ids)
+
+
+def test_the_cell_seed_seeds_sampling_too(tmp_path):
+    spec = GridSpec.model_validate({"base": {**TINY, "data": None,
+                                             "eval": {**TINY["eval"], "sampling": {**TINY["eval"]["sampling"],
+                                                                                  "temperature": 1.0, "seed": 3}}},
+                                    "sweep": {"seed": [0, 1]}})
+    grid_dir = tmp_path / "grid"
+    run_grid(spec, grid_dir)
+    cells = expand(spec)
+    evals = [yaml.safe_load((cell_dir(grid_dir, c.id) / "eval.yaml").read_text()) for c in cells]
+    assert [e["sampling"]["seed"] for e in evals] == [3, 4]
+    answers = [[s["answer"] for s in read_jsonl(cell_dir(grid_dir, c.id) / "samples.jsonl")] for c in cells]
+    assert answers[0] != answers[1]

@@ -67,8 +67,11 @@ def _train_config(cfg: CellConfig, run_dir: Path, data_path: Path):
 def _eval_config(cfg: CellConfig, run_dir: Path, label: str, adapter: Path | None):
     from emscope.evaluate.run import EvalConfig
 
+    settings = cfg.eval.model_dump()
+    # the cell's seed also seeds sampling (offset by eval.sampling.seed), so seeds of a sweep differ in answers too
+    settings["sampling"]["seed"] = cfg.eval.sampling.seed + cfg.seed
     return EvalConfig(model=cfg.model, adapter=adapter, label=label, out=run_dir, device=cfg.device, dtype=cfg.dtype,
-                      **cfg.eval.model_dump())
+                      **settings)
 
 
 def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> Path:
