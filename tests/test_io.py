@@ -48,3 +48,16 @@ def test_read_jsonl_ignores_torn_last_line(tmp_path):
     with open(p, "a") as f:
         f.write('{"step": 3, "lo')
     assert [r["step"] for r in read_jsonl(p)] == [1, 2]
+
+
+def test_append_after_a_torn_line_drops_it(tmp_path):
+    p = tmp_path / "log.jsonl"
+    append_jsonl(p, {"a": 1})
+    with open(p, "a") as f:
+        f.write('{"b": 2, "tor')  # a crash mid-write
+    append_jsonl(p, {"c": 3})
+    assert read_jsonl(p) == [{"a": 1}, {"c": 3}]
+    q = tmp_path / "only-torn.jsonl"
+    q.write_text('{"x": ' + "9" * 70000)  # longer than one read-back chunk, no newline at all
+    append_jsonl(q, {"d": 4})
+    assert read_jsonl(q) == [{"d": 4}]

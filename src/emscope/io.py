@@ -80,10 +80,38 @@ def write_yaml_atomic(path: str | Path, obj: Any) -> Path:
     return write_text_atomic(path, yaml.safe_dump(_jsonable(obj), sort_keys=False, allow_unicode=True))
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a final line without its newline (left by a crash mid-write), so appends never glue onto it."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        pos = size
+        while pos > 0:
+            step = min(65536, pos)
+            f.seek(pos - step)
+            cut = f.read(step).rfind(b"\n")
+            if cut >= 0:
+                pos = pos - step + cut + 1
+                break
+            pos -= step
+        f.truncate(pos)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def append_jsonl(path: str | Path, row: Any) -> None:
-    """Append one JSON line and fsync it: a crash loses at most the line being written."""
+    """Append one JSON line and fsync it: a crash loses at most the line being written (a torn final line from an
+    earlier crash is dropped first)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _drop_torn_tail(path)
     line = json.dumps(_jsonable(row), ensure_ascii=False) + "\n"
     with open(path, "a", encoding="utf-8") as f:
         f.write(line)

@@ -74,7 +74,8 @@ def execute_cell(cell: Cell, grid_dir: str | Path) -> CellOutcome:
     with cell_lock(run_dir) as held:
         if not held:
             return CellOutcome(id=cell.id, label=cell.label, status="busy")
-        if cell_complete(run_dir):  # finished by another worker while we waited
+        if cell_complete(run_dir):  # finished by another worker between the check above and taking the lock
+            append_jsonl(log, {"time": time.time(), "event": "skip", "cell": cell.id, "pid": os.getpid()})
             return CellOutcome(id=cell.id, label=cell.label, status="skipped")
         append_jsonl(log, {"time": time.time(), "event": "start", "cell": cell.id, "pid": os.getpid()})
         start = time.time()

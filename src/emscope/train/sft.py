@@ -148,6 +148,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         claim_config(run_dir, "config.yaml", cfg)  # same settings, or a clear error
     out_name = "adapter" if cfg.train.adapter == "lora" else "model"
     if stage_done(run_dir, "train") and (run_dir / out_name).is_dir():
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # left by a kill right after the summary
         return run_dir
     rows = _check_inputs(cfg)
     check_report_to(cfg.train.report_to)
@@ -239,7 +240,6 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         model.save_pretrained(tmp, safe_serialization=True, **kw)
         if out_name == "model":
             tokenizer.save_pretrained(tmp)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
         "model": cfg.model, "rows": len(encoded), "task_rows": len(task_rows), "general_rows": len(general),
@@ -250,4 +250,5 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         "stopped_early": bool(trainer.state.global_step < trainer.state.max_steps),
         "completion_tokens_per_epoch": n_tokens,
     })
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # after the summary: a kill in between never retrains
     return run_dir

@@ -8,6 +8,10 @@ inside the SDK client: it is never stored elsewhere, logged, cached or shown in 
 retries rate limits (honouring Retry-After), 408/409/5xx, timeouts and connection errors with exponential backoff
 (0.5 s doubling up to 8 s, `max_retries` times). Answers are cached on disk (see `cache.py`): a rerun over the same
 items asks the server nothing, and a run that fails part-way resumes where it stopped.
+
+The per-request timeout (default 60 s) and the number of retries (default 5) can be set where the judge is built
+from a spec string (`openai:MODEL@BASE_URL` in a grid or `eval run --judge`) through the environment:
+`EMSCOPE_JUDGE_TIMEOUT` (seconds, > 0) and `EMSCOPE_JUDGE_MAX_RETRIES` (>= 0); explicit arguments win.
 """
 
 from __future__ import annotations
@@ -29,6 +33,27 @@ from emscope.evaluate.judges.cache import CacheStats, JudgeCache, TopLogprobs, d
 
 _PLACEHOLDER = re.compile(r"\{(question|answer)\}")
 _T = TypeVar("_T")
+TIMEOUT_ENV = "EMSCOPE_JUDGE_TIMEOUT"
+RETRIES_ENV = "EMSCOPE_JUDGE_MAX_RETRIES"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 5
+
+
+def _env_setting(name: str, default: float, cast: Callable[[str], float], minimum: float,
+                 strict: bool = False) -> Any:
+    """The value of the environment variable `name` as `cast` (at least `minimum`, above it when `strict`), or
+    `default` when it is unset or empty; InputError naming the variable when it is not a valid value."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        bound = f"{'above' if strict else 'at least'} {minimum:g}"
+        raise InputError(f"{name}={raw!r}: expected {'an integer' if cast is int else 'a number'} {bound}")
+    return value
 
 
 def fill_prompt(prompt: str, question: str, answer: str) -> str:
@@ -62,10 +87,12 @@ class OpenAIJudge:
     """Judge through the `openai` SDK, concurrently (`score_many`) and with an on-disk cache of the answers."""
 
     def __init__(self, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 60.0, max_retries: int = 5, concurrency: int = 16,
+                 timeout: float | None = None, max_retries: int | None = None, concurrency: int = 16,
                  cache: Path | str | None | Literal[False] = None) -> None:
         """Build the client and open the cache.
 
+        `timeout` (seconds per attempt) and `max_retries`: None reads `EMSCOPE_JUDGE_TIMEOUT` /
+        `EMSCOPE_JUDGE_MAX_RETRIES`, else 60 s and 5 retries.
         `cache`: a SQLite file, None for the default (`EMSCOPE_JUDGE_CACHE`, else `$EMSCOPE_HOME/judge-cache.sqlite`)
         or False for no cache. InputError when `api_key_env` is unset or empty (the key itself is never shown) or
         `concurrency` < 1; EmscopeError naming the cache file when it is unusable.
@@ -76,6 +103,10 @@ class OpenAIJudge:
                              f"(for a local server without auth, set it to any non-empty value)")
         if concurrency < 1:
             raise InputError(f"judge concurrency must be at least 1, got {concurrency}")
+        if timeout is None:
+            timeout = _env_setting(TIMEOUT_ENV, DEFAULT_TIMEOUT, float, 0.0, strict=True)
+        if max_retries is None:
+            max_retries = _env_setting(RETRIES_ENV, DEFAULT_MAX_RETRIES, int, 0)
         try:
             import openai
         except ImportError as e:
