@@ -71,3 +71,21 @@ def test_ray_executor_runs_cells_in_workers_like_local(tmp_path, local_ray):
     assert len([e for e in _events(ray_dir) if e["event"] == "start"]) == 2
     cells = json.loads((ray_dir / "cells.json").read_text())
     assert len(cells["current"]) == 2
+
+
+def dying_judge():
+    """A judge factory that kills its process, like a worker lost to an out-of-memory kill."""
+    os._exit(1)
+
+
+def test_a_lost_ray_worker_fails_its_cell_not_the_grid(tmp_path, local_ray):
+    spec = GridSpec.model_validate({**SPEC, "variants": [
+        {"name": "base", "data": None},
+        {"name": "dies", "data": None, "eval.judge": "tests.test_grid_ray:dying_judge"}]})
+    grid_dir = tmp_path / "grid"
+    outcomes = {o.label: o for o in run_grid(spec, grid_dir, executor="ray", max_parallel=2)}
+    assert outcomes["base"].status == "done"
+    assert outcomes["dies"].status == "failed" and "Ray task lost" in outcomes["dies"].error
+    fails = [e for e in _events(grid_dir) if e["event"] == "fail"]
+    assert [e["cell"] for e in fails] == [outcomes["dies"].id]
+    assert {r["label"]: r["status"] for r in grid_rows(grid_dir)} == {"base": "complete", "dies": "started"}

@@ -138,14 +138,24 @@ def _run_ray(cells: list[Cell], grid_dir: Path, max_parallel: int, spec: GridSpe
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, log_to_driver=True, include_dashboard=False)
     remote = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus, max_retries=0)(execute_cell)
     grid_ref = str(Path(grid_dir).resolve())
-    pending, outcomes, queue = [], [], list(cells)
+    pending, outcomes, queue, cell_of = [], [], list(cells), {}
     limit = max_parallel if max_parallel > 0 else len(cells)
     try:
         while queue or pending:
             while queue and len(pending) < limit:
-                pending.append(remote.remote(queue.pop(0), grid_ref))
+                cell = queue.pop(0)
+                ref = remote.remote(cell, grid_ref)
+                cell_of[ref] = cell
+                pending.append(ref)
             ready, pending = ray.wait(pending, num_returns=1)
-            outcome = ray.get(ready[0])
+            try:
+                outcome = ray.get(ready[0])
+            except Exception as exc:  # noqa: BLE001 - the worker died (OOM, node lost): the cell failed, not the grid
+                cell = cell_of[ready[0]]
+                msg = f"Ray task lost: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                append_jsonl(grid_dir / "runner_log.jsonl", {"time": time.time(), "event": "fail", "cell": cell.id,
+                                                             "error": msg})
+                outcome = CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
             outcomes.append(outcome)
             on_outcome(outcome)
     finally:
