@@ -4,6 +4,7 @@ grid.csv, on the in-process tiny-random model."""
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,14 @@ def test_the_cell_seed_seeds_sampling_too(tmp_path):
     assert [e["sampling"]["seed"] for e in evals] == [3, 4]
     answers = [[s["answer"] for s in read_jsonl(cell_dir(grid_dir, c.id) / "samples.jsonl")] for c in cells]
     assert answers[0] != answers[1]
+
+
+def test_local_worker_processes_run_cells_in_parallel(tmp_path):
+    spec = GridSpec.model_validate({"base": {**TINY, "data": None}, "sweep": {"seed": [0, 1, 2]}})
+    grid_dir = tmp_path / "grid"
+    outcomes = run_grid(spec, grid_dir, executor="local", max_parallel=2)
+    assert sorted(o.status for o in outcomes) == ["done"] * 3
+    starts = [e for e in read_jsonl(grid_dir / "runner_log.jsonl") if e["event"] == "start"]
+    pids = {e["pid"] for e in starts}
+    assert len(starts) == 3 and len(pids) == 2 and os.getpid() not in pids  # two spawned workers
+    assert [r["status"] for r in grid_rows(grid_dir)] == ["complete"] * 3

@@ -120,10 +120,18 @@ def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome)
 
     outcomes = []
     with ProcessPoolExecutor(max_workers=max_parallel, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(execute_cell, cell, grid_dir) for cell in cells]
+        futures = {pool.submit(execute_cell, cell, grid_dir): cell for cell in cells}
         for fut in as_completed(futures):
-            outcomes.append(fut.result())
-            on_outcome(outcomes[-1])
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a worker process died: its cells failed, rerun retries them
+                cell = futures[fut]
+                msg = f"worker process lost: {type(exc).__name__}: {exc}"
+                append_jsonl(grid_dir / "runner_log.jsonl", {"time": time.time(), "event": "fail", "cell": cell.id,
+                                                             "error": msg})
+                outcome = CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
+            outcomes.append(outcome)
+            on_outcome(outcome)
     return outcomes
 
 
