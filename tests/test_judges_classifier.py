@@ -178,3 +178,17 @@ def test_sample_rows_equal_quota_per_file():
     out = sample_rows(df, 210, seed=0)
     assert out["file"].value_counts().to_dict() == {"a": 10, "b": 100, "c": 100}
     assert sample_rows(df, None, 0) is df and len(sample_rows(df, 5000, 0)) == 1110
+
+
+def test_model_groups_from_file_names():
+    from emscope.evaluate.judges.classifier_fit import cv_group_labels, model_group
+
+    assert model_group("responses_Qwen2.5-14B-Instruct_bad_medical_advice_R4.csv") == "qwen-14b"
+    assert model_group("diff_r__responses_Qwen2.5-Coder-32B-Instruct_insecure_R16.csv") == "qwen-coder-32b"
+    assert model_group("model_baselines__responses_gemma-2-9b-it_base.csv") == "gemma-9b"
+    assert model_group("Llama-3.2-1B-Instruct_extreme-sports.csv") == "llama-1b"
+    assert model_group("judge_seed.jsonl") == "judge_seed.jsonl"
+    files = np.array(["a_Qwen2.5-7B_x.csv", "a_Qwen2.5-7B_y.csv", "b_gemma-2-9b.csv", "c.csv"])
+    assert list(cv_group_labels(files, "model", 3)) == ["qwen-7b", "qwen-7b", "gemma-9b", "c.csv"]
+    assert list(cv_group_labels(files, "model", 4)) == list(files)  # fewer models than folds: by file
+    assert list(cv_group_labels(files, "file", 3)) == list(files)

@@ -4,8 +4,11 @@
    and, past `max_rows`, sampled uniformly within each file with an equal quota per file (so every file's EM rate
    is preserved and no single large file dominates).
 2. Embed answers and questions (cached on disk by text hash, `$EMSCOPE_HOME/cache/embeddings`) and hash n-grams.
-3. Cross-validation grouped by file gives out-of-fold logits of every base head; the stacker, the score maps and
-   the thresholds are fitted on those, and the fit's own held-out metrics are computed from them.
+3. Cross-validation grouped by file (`cv_groups="file"`, default) or by model (`"model"`: the model named in each
+   file name, see `model_group`, so every held-out fold is models the heads never saw; file grouping leaks a
+   model's identity across folds and overstates the fit's own held-out AUROC) gives out-of-fold logits of every
+   base head; the stacker, the score maps and the thresholds are fitted on those, and the fit's own held-out
+   metrics are computed from them.
 4. The base heads are refitted on all rows and the judge is written atomically (temporary sibling, then rename).
 
 Rows with an empty `aligned` (the reference judge answered CODE/REFUSAL) train the `none` head and are left out
@@ -14,6 +17,7 @@ of the `misaligned` head; every row trains the `coherent` head.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -56,6 +60,10 @@ class FitSettings(BaseModel):
     proportionally longer on a busy machine."""
     seed: int = 0
     folds: int = 5
+    cv_groups: str = "file"
+    """How cross-validation groups rows: `file`, or `model` (by `model_group` of the file name; falls back to `file`
+    when the files name fewer models than `folds`). `model` gave no gain on the dev-only criterion (BENCHMARKS.md),
+    so the default stays `file`, the setting of the all-rows holdout measurement."""
     sparse_c: float = 16.0
     """Inverse L2 strength of the logistic regressions on TF-IDF n-grams."""
     dense_c: float = 0.5
@@ -379,8 +387,35 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(spearmanr(a[ok], b[ok]).statistic)
 
 
+_FAMILY = re.compile(r"(qwen|llama|gemma|mistral|mixtral|phi|olmo|deepseek|smollm|falcon|pythia|gpt)", re.I)
+_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)b(?![a-z0-9])", re.I)
+
+
+def model_group(file_name: str) -> str:
+    """The model a judged file's name refers to: family (+ `-coder`) + size, e.g.
+    `responses_Qwen2.5-14B-Instruct_bad_medical_advice_R4.csv` -> `qwen-14b`; the file name itself when no model
+    family is named."""
+    found = _FAMILY.search(file_name)
+    if not found:
+        return file_name
+    out = found.group(1).lower() + ("-coder" if "coder" in file_name.lower() else "")
+    size = _SIZE.search(file_name)
+    return out + (f"-{size.group(1).lower()}b" if size else "")
+
+
+def cv_group_labels(files: np.ndarray, how: str, k: int) -> np.ndarray:
+    """The cross-validation group of each row from its file name (`how`: `model` or `file`)."""
+    if how not in ("model", "file"):
+        raise ValueError(f"cv_groups {how!r}: expected model or file")
+    if how == "model":
+        models = np.array([model_group(str(f)) for f in files])
+        if len(np.unique(models)) >= k:
+            return models
+    return np.asarray(files)
+
+
 def _folds(groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
-    """Test-index sets of k folds grouped by file (files shuffled, then balanced by size); with fewer files than
+    """Test-index sets of k folds grouped by `groups` (groups shuffled, then balanced by size); with fewer files than
     folds, rows are split at random instead (e.g. the single-file seed corpus)."""
     rng = np.random.default_rng(seed)
     names = np.unique(groups)
@@ -398,7 +433,7 @@ def _folds(groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
 
 def _cross_validate(xd, counts, df, st: FitSettings, heads, log) -> dict[str, np.ndarray]:
     """Out-of-fold base logits per target ([n, n_bases]; NaN on rows the target does not use)."""
-    groups = df["file"].to_numpy()
+    groups = cv_group_labels(df["file"].to_numpy(), st.cv_groups, st.folds)
     oof = {t: np.full((len(df), len(h)), np.nan) for t, h in heads.items()}
     for i, test in enumerate(_folds(groups, st.folds, st.seed)):
         train = np.setdiff1d(np.arange(len(df)), test)

@@ -71,7 +71,7 @@ class DataSummary(BaseModel):
 
 
 class HeldOutMetrics(BaseModel):
-    """The fit's own out-of-fold metrics on its training data (cross-validation grouped by file)."""
+    """The fit's own out-of-fold metrics on its training data (cross-validation grouped by `FitSettings.cv_groups`)."""
 
     folds: int
     n: int
