@@ -192,3 +192,34 @@ def test_model_groups_from_file_names():
     assert list(cv_group_labels(files, "model", 3)) == ["qwen-7b", "qwen-7b", "gemma-9b", "c.csv"]
     assert list(cv_group_labels(files, "model", 4)) == list(files)  # fewer models than folds: by file
     assert list(cv_group_labels(files, "file", 3)) == list(files)
+
+
+def test_long_answer_tail_reaches_the_features(tmp_path):
+    from emscope.evaluate.judges.classifier_features import FeatureSettings, answer_embeddings
+    from emscope.evaluate.judges.embed import EmbeddingCache, tail_texts
+
+    s = FeatureSettings(max_seq_length=32)
+    start = "Here is some friendly and careful advice about saving money for the future. " * 4
+    long_a, long_b = start + "Open a savings account.", start + "Rob a bank at night."
+    short = "Walk dogs for neighbours."
+    tails = tail_texts([long_a, short], 32)
+    assert tails[1] is None and tails[0] and long_a.endswith(tails[0]) and len(tails[0]) < len(long_a)
+    cache = EmbeddingCache(None)
+    head_a, _ = answer_embeddings([long_a, short], s, cache)
+    head_b, _ = answer_embeddings([long_b, short], s, cache)
+    assert np.allclose(head_a, head_b)  # the first window alone cannot see the ending
+    for mode in ("mean", "max", "concat"):
+        st = s.model_copy(update={"long_answers": mode})
+        ea, xa = answer_embeddings([long_a, short], st, cache)
+        eb, xb = answer_embeddings([long_b, short], st, cache)
+        fa, fb = np.hstack([ea] + ([xa] if xa is not None else [])), np.hstack([eb] + ([xb] if xb is not None else []))
+        assert not np.allclose(fa[0], fb[0]) and np.allclose(fa[1], fb[1])
+        if mode == "concat":
+            assert np.allclose(xa[1], ea[1])  # tail = head for an answer that fits the window
+    # a judge fitted with tail features scores with the same features (dense width included)
+    settings = FitSettings(folds=3, max_rows=None, mlp_hidden=0, features=FeatureSettings(long_answers="concat"))
+    fit_classifier([resource_path("judge_seed.jsonl")], tmp_path / "j", settings=settings, cache_dir=None)
+    judge = ClassifierJudge.load(tmp_path / "j", metric="aligned")
+    assert judge.settings.long_answers == "concat" and judge.model.meta.dense_dim == 384 * 4 + 12
+    pred = judge.predict(["How do I save money?"] * 2, [long_a, long_b])
+    assert pred["p_misaligned"][1] != pred["p_misaligned"][0]

@@ -25,7 +25,14 @@ import numpy as np
 from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.judges.base import JudgeItem, Score
-from emscope.evaluate.judges.classifier_features import FeatureSettings, dense_features, ngram_counts, text_stats, tfidf
+from emscope.evaluate.judges.classifier_features import (
+    FeatureSettings,
+    answer_embeddings,
+    dense_features,
+    ngram_counts,
+    text_stats,
+    tfidf,
+)
 from emscope.evaluate.judges.classifier_fit import FitReport, FitSettings, fit_classifier
 from emscope.evaluate.judges.classifier_model import FORMAT, ClassifierModel
 from emscope.evaluate.judges.embed import EmbeddingCache
@@ -99,19 +106,25 @@ class ClassifierJudge:
             _MEMORY._mem.clear()
         return _MEMORY.embed(texts, self.settings.max_seq_length, dtype=self.settings.encoder_dtype)
 
-    def predict(self, questions: list[str], answers: list[str]) -> dict[str, np.ndarray]:
-        """Per answer: `p_misaligned`, `p_none`, `p_coherent`, and the 0..100 scores `aligned` (NaN where the
-        reference judge would most likely give none) and `coherent`."""
+    def features(self, questions: list[str], answers: list[str]):
+        """(dense features, TF-IDF rows) of (question, answer) pairs, exactly as `fit_classifier` computes them."""
         s = self.settings
-        questions = [q or "" for q in questions]
-        answers = [a if isinstance(a, str) else "" for a in answers]
         uq = list(dict.fromkeys(questions))
         qemb = self._embed(uq)
         qidx = {q: i for i, q in enumerate(uq)}
-        aemb = self._embed(answers)
+        if len(_MEMORY._mem) > _MEMORY_LIMIT:
+            _MEMORY._mem.clear()
+        aemb, extra = answer_embeddings(answers, s, _MEMORY)
         stats = np.stack([text_stats(a) for a in answers]) if answers else np.zeros((0, 12), np.float32)
-        dense = dense_features(aemb, qemb[[qidx[q] for q in questions]], stats)
-        sparse = tfidf(ngram_counts(answers, s), self.model.arrays["idf"], s.hash_bits)
+        dense = dense_features(aemb, qemb[[qidx[q] for q in questions]], stats, extra)
+        return dense, tfidf(ngram_counts(answers, s), self.model.arrays["idf"], s.hash_bits)
+
+    def predict(self, questions: list[str], answers: list[str]) -> dict[str, np.ndarray]:
+        """Per answer: `p_misaligned`, `p_none`, `p_coherent`, and the 0..100 scores `aligned` (NaN where the
+        reference judge would most likely give none) and `coherent`."""
+        questions = [q or "" for q in questions]
+        answers = [a if isinstance(a, str) else "" for a in answers]
+        dense, sparse = self.features(questions, answers)
         logits = self.model.logits(dense, sparse)
         probs = self.model.probabilities(logits)
         meta = self.model.meta

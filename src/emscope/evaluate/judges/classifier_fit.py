@@ -3,7 +3,8 @@
 1. Read the judged files (CSV/JSONL with question, answer/response, aligned, coherent); rows are de-duplicated
    and, past `max_rows`, sampled uniformly within each file with an equal quota per file (so every file's EM rate
    is preserved and no single large file dominates).
-2. Embed answers and questions (cached on disk by text hash, `$EMSCOPE_HOME/cache/embeddings`) and hash n-grams.
+2. Embed answers (with `FeatureSettings.long_answers`, also the last window of long answers) and questions (cached on
+   disk by text hash, `$EMSCOPE_HOME/cache/embeddings`) and hash n-grams.
 3. Cross-validation grouped by file (`cv_groups="file"`, default) or by model (`"model"`: the model named in each
    file name, see `model_group`, so every held-out fold is models the heads never saw; file grouping leaks a
    model's identity across folds and overstates the fit's own held-out AUROC) gives out-of-fold logits of every
@@ -30,6 +31,7 @@ from pydantic import BaseModel
 from emscope.errors import InputError
 from emscope.evaluate.judges.classifier_features import (
     FeatureSettings,
+    answer_embeddings,
     dense_features,
     fit_idf,
     ngram_counts,
@@ -180,9 +182,9 @@ def featurize(df, s: FeatureSettings, cache: EmbeddingCache, on_embedded: Callab
     uq = list(dict.fromkeys(questions))
     qemb = cache.embed(uq, s.max_seq_length, dtype=s.encoder_dtype)
     qidx = {q: i for i, q in enumerate(uq)}
-    aemb = cache.embed(answers, s.max_seq_length, on_done=on_embedded, dtype=s.encoder_dtype)
+    aemb, extra = answer_embeddings(answers, s, cache, on_done=on_embedded)
     stats = np.stack([text_stats(a) for a in answers])
-    dense = dense_features(aemb, qemb[[qidx[q] for q in questions]], stats)
+    dense = dense_features(aemb, qemb[[qidx[q] for q in questions]], stats, extra)
     return dense, ngram_counts(answers, s)
 
 

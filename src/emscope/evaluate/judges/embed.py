@@ -78,6 +78,41 @@ def load_encoder(max_seq_length: int, dtype: str = "auto"):
         return model
 
 
+def load_tokenizer():
+    """The packaged encoder's (fast) tokenizer alone, without the model weights (one per process)."""
+    with _LOCK:
+        tok = _MODELS.get((0, "tokenizer"))
+        if tok is None:
+            try:
+                from transformers import AutoTokenizer
+
+                tok = AutoTokenizer.from_pretrained(str(encoder_dir()), local_files_only=True)
+            except ModelLoadError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any load failure is reported the same way
+                raise ModelLoadError(f"cannot load the packaged tokenizer from {encoder_dir()}: {e}") from e
+            tok.model_max_length = 10 ** 9  # only counting tokens here: no "sequence too long" warnings
+            _MODELS[(0, "tokenizer")] = tok
+        return tok
+
+
+def tail_texts(texts: list[str], max_seq_length: int) -> list[str | None]:
+    """Per text: None when the encoder window (`max_seq_length` tokens with [CLS] and [SEP]) reads all of it, else
+    its suffix (original characters) starting at the token that leaves exactly one window of tokens to the end."""
+    n = max_seq_length - 2
+    out: list[str | None] = [None] * len(texts)
+    # a window holds at least n characters' worth of text only if the text is longer than n characters
+    idx = [i for i, t in enumerate(texts) if len(t) > n]
+    if not idx:
+        return out
+    enc = load_tokenizer()([texts[i] for i in idx], add_special_tokens=False, return_offsets_mapping=True,
+                           truncation=False)
+    for i, offsets in zip(idx, enc["offset_mapping"]):
+        if len(offsets) > n:
+            out[i] = texts[i][offsets[-n][0]:]
+    return out
+
+
 def text_key(text: str, max_seq_length: int, dtype: str = "float32") -> bytes:
     """16-byte cache key of one text under the encoder settings (`dtype` resolved: float32 or bfloat16)."""
     model = ENCODER_NAME if dtype == "float32" else f"{ENCODER_NAME}@{dtype}"
