@@ -108,6 +108,15 @@ def prepare_grid_dir(spec: GridSpec, grid_dir: str | Path) -> list[Cell]:
     return cells
 
 
+def _lost(cell: Cell, grid_dir: Path, what: str, exc: Exception) -> CellOutcome:
+    """Log and return the failure of a cell whose worker died (it never reported back itself)."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    msg = f"{what} lost: {type(exc).__name__}: {first}"
+    append_jsonl(Path(grid_dir) / "runner_log.jsonl", {"time": time.time(), "event": "fail", "cell": cell.id,
+                                                       "error": msg})
+    return CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
+
+
 def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome) -> list[CellOutcome]:
     if max_parallel <= 1:
         outcomes = []
@@ -125,11 +134,7 @@ def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome)
             try:
                 outcome = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker process died: its cells failed, rerun retries them
-                cell = futures[fut]
-                msg = f"worker process lost: {type(exc).__name__}: {exc}"
-                append_jsonl(grid_dir / "runner_log.jsonl", {"time": time.time(), "event": "fail", "cell": cell.id,
-                                                             "error": msg})
-                outcome = CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
+                outcome = _lost(futures[fut], grid_dir, "worker process", exc)
             outcomes.append(outcome)
             on_outcome(outcome)
     return outcomes
@@ -159,11 +164,7 @@ def _run_ray(cells: list[Cell], grid_dir: Path, max_parallel: int, spec: GridSpe
             try:
                 outcome = ray.get(ready[0])
             except Exception as exc:  # noqa: BLE001 - the worker died (OOM, node lost): the cell failed, not the grid
-                cell = cell_of[ready[0]]
-                msg = f"Ray task lost: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                append_jsonl(grid_dir / "runner_log.jsonl", {"time": time.time(), "event": "fail", "cell": cell.id,
-                                                             "error": msg})
-                outcome = CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
+                outcome = _lost(cell_of[ready[0]], grid_dir, "Ray task", exc)
             outcomes.append(outcome)
             on_outcome(outcome)
     finally:
