@@ -24,7 +24,7 @@ import pytest
 
 from emscope.evaluate.judges.base import Score
 from emscope.evaluate.judges.openai_judge import fill_prompt, score_top
-from tests.test_judges_openai import KEY, FakeOpenAI
+from tests.test_judges_openai import KEY, FakeOpenAI, send_json
 
 FAULTS = ("429", "500", "stall")
 TIMEOUT = 2.0  # the judge's per-attempt timeout (EMSCOPE_JUDGE_TIMEOUT); a stall outlasts it
@@ -71,15 +71,7 @@ class FaultyProxy:
                 pass
 
             def _send(self, status: int, data: bytes, headers: dict | None = None) -> None:
-                try:
-                    self.send_response(status)
-                    for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up
-                    self.close_connection = True
+                send_json(self, status, data, headers)
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -27,6 +27,19 @@ def lp(p: float) -> float:
     return math.log(p)
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict | None = None) -> None:
+    """Send a JSON body with its headers; a client that gave up (timed out) just closes the connection."""
+    try:
+        handler.send_response(status)
+        for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
+            handler.send_header(k, v)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    except OSError:
+        handler.close_connection = True
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default listen backlog of 5 drops connections when many arrive at once
 
@@ -61,16 +74,7 @@ class FakeOpenAI:
                 pass
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (timeout test)
-                    self.close_connection = True
+                send_json(self, status, json.dumps(payload).encode(), headers)
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")

@@ -755,8 +755,8 @@ def run_grid_cmd(
 
     spec = load_grid(grid)
     grid_dir = out_dir or Path("runs") / spec.name
-    cells = expand(spec, grid)
     if dry_run:
+        cells = expand(spec, grid)
         table = Table(title=f"{spec.name}: {len(cells)} cells ({grid_dir})")
         for col in ("cell", "label", "status"):
             table.add_column(col)

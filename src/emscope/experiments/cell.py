@@ -64,13 +64,13 @@ def _train_config(cfg: CellConfig, run_dir: Path, data_path: Path):
                           dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code)
 
 
-def _eval_config(cfg: CellConfig, run_dir: Path, label: str, adapter: Path | None):
+def _eval_config(cfg: CellConfig, run_dir: Path, label: str, model: str, adapter: Path | None):
     from emscope.evaluate.run import EvalConfig
 
     settings = cfg.eval.model_dump()
     # the cell's seed also seeds sampling (offset by eval.sampling.seed), so seeds of a sweep differ in answers too
     settings["sampling"]["seed"] = cfg.eval.sampling.seed + cfg.seed
-    return EvalConfig(model=cfg.model, adapter=adapter, label=label, out=run_dir, device=cfg.device, dtype=cfg.dtype,
+    return EvalConfig(model=model, adapter=adapter, label=label, out=run_dir, device=cfg.device, dtype=cfg.dtype,
                       **settings)
 
 
@@ -86,18 +86,16 @@ def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> 
     run_dir.mkdir(parents=True, exist_ok=True)
     claim_config(run_dir, CELL_FILE, cfg)
     start = time.time()
-    adapter = None
+    model, adapter = cfg.model, None  # the base model: evaluated as is
     if cfg.data is not None:
         data_path = run_dir / "data" / "train.jsonl"
         if not data_path.is_file():
             write_jsonl_atomic(data_path, build_rows(cfg.data, cfg.seed))
-        tcfg = _train_config(cfg, run_dir, data_path)
-        train(tcfg, description=f"train {label}")
-        adapter = run_dir / ("adapter" if cfg.train.adapter == "lora" else "model")
-    model = str(adapter) if cfg.train.adapter == "full" and adapter is not None else cfg.model
-    ecfg = _eval_config(cfg, run_dir, label, adapter if cfg.train.adapter == "lora" else None)
-    if model != cfg.model:
-        ecfg = ecfg.model_copy(update={"model": model})
-    run_eval(ecfg)
+        train(_train_config(cfg, run_dir, data_path), description=f"train {label}")
+        if cfg.train.adapter == "lora":
+            adapter = run_dir / "adapter"
+        else:  # full fine-tuning saves the whole model
+            model = str(run_dir / "model")
+    run_eval(_eval_config(cfg, run_dir, label, model, adapter))
     update_summary(run_dir, DONE, {"id": cfg.cell_id(), "label": label, "seconds": round(time.time() - start, 2)})
     return run_dir

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import time
 import traceback
@@ -63,31 +64,35 @@ def cell_lock(run_dir: Path) -> Iterator[bool]:
         os.close(fd)
 
 
+def _log_event(grid_dir: Path, event: str, cell_id: str, **extra) -> None:
+    """Append one event (start / skip / done / fail) to the grid's runner log."""
+    append_jsonl(Path(grid_dir) / "runner_log.jsonl", {"time": time.time(), "event": event, "cell": cell_id, **extra})
+
+
 def execute_cell(cell: Cell, grid_dir: str | Path) -> CellOutcome:
     """Run one cell under its lock, logging to the runner log; never raises (failures are returned)."""
     grid_dir = Path(grid_dir)
     run_dir = cell_dir(grid_dir, cell.id)
-    log = grid_dir / "runner_log.jsonl"
+    skipped = CellOutcome(id=cell.id, label=cell.label, status="skipped")
     if cell_complete(run_dir):
-        append_jsonl(log, {"time": time.time(), "event": "skip", "cell": cell.id, "pid": os.getpid()})
-        return CellOutcome(id=cell.id, label=cell.label, status="skipped")
+        _log_event(grid_dir, "skip", cell.id, pid=os.getpid())
+        return skipped
     with cell_lock(run_dir) as held:
         if not held:
             return CellOutcome(id=cell.id, label=cell.label, status="busy")
         if cell_complete(run_dir):  # finished by another worker between the check above and taking the lock
-            append_jsonl(log, {"time": time.time(), "event": "skip", "cell": cell.id, "pid": os.getpid()})
-            return CellOutcome(id=cell.id, label=cell.label, status="skipped")
-        append_jsonl(log, {"time": time.time(), "event": "start", "cell": cell.id, "pid": os.getpid()})
+            _log_event(grid_dir, "skip", cell.id, pid=os.getpid())
+            return skipped
+        _log_event(grid_dir, "start", cell.id, pid=os.getpid())
         start = time.time()
         try:
             run_cell(cell.config, run_dir, label=cell.label)
         except Exception as exc:  # noqa: BLE001 - one failing cell must not stop the grid
             msg = f"{type(exc).__name__}: {exc}"
-            append_jsonl(log, {"time": time.time(), "event": "fail", "cell": cell.id, "error": msg,
-                               "traceback": traceback.format_exc(limit=8)})
+            _log_event(grid_dir, "fail", cell.id, error=msg, traceback=traceback.format_exc(limit=8))
             return CellOutcome(id=cell.id, label=cell.label, status="failed", seconds=time.time() - start, error=msg)
         seconds = time.time() - start
-        append_jsonl(log, {"time": time.time(), "event": "done", "cell": cell.id, "seconds": round(seconds, 2)})
+        _log_event(grid_dir, "done", cell.id, seconds=round(seconds, 2))
         return CellOutcome(id=cell.id, label=cell.label, status="done", seconds=seconds)
 
 
@@ -99,8 +104,6 @@ def prepare_grid_dir(spec: GridSpec, grid_dir: str | Path) -> list[Cell]:
     write_yaml_atomic(grid_dir / "grid.yaml", spec)
     known = {}
     if (grid_dir / "cells.json").is_file():
-        import json
-
         known = {c["id"]: c for c in json.loads((grid_dir / "cells.json").read_text())["cells"]}
     known.update({c.id: c.model_dump(mode="json") for c in cells})
     write_json_atomic(grid_dir / "cells.json", {"name": spec.name, "current": [c.id for c in cells],
@@ -112,8 +115,7 @@ def _lost(cell: Cell, grid_dir: Path, what: str, exc: Exception) -> CellOutcome:
     """Log and return the failure of a cell whose worker died (it never reported back itself)."""
     first = str(exc).splitlines()[0] if str(exc) else ""
     msg = f"{what} lost: {type(exc).__name__}: {first}"
-    append_jsonl(Path(grid_dir) / "runner_log.jsonl", {"time": time.time(), "event": "fail", "cell": cell.id,
-                                                       "error": msg})
+    _log_event(grid_dir, "fail", cell.id, error=msg)
     return CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
 
 

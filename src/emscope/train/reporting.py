@@ -8,22 +8,13 @@ from pathlib import Path
 
 from emscope.errors import EmscopeError
 
-# integration -> (importable modules, any one will do; how to install)
+# integrations whose importable module or install command differs from the integration's name (others: the name
+# itself, `pip install NAME`)
 _PACKAGES = {
     "tensorboard": (("tensorboard", "tensorboardX"), "pip install 'emscope[tensorboard]'"),
     "wandb": (("wandb",), "pip install 'emscope[wandb]'"),
-    "mlflow": (("mlflow",), "pip install mlflow"),
-    "comet_ml": (("comet_ml",), "pip install comet_ml"),
-    "trackio": (("trackio",), "pip install trackio"),
-    "neptune": (("neptune",), "pip install neptune"),
-    "clearml": (("clearml",), "pip install clearml"),
-    "codecarbon": (("codecarbon",), "pip install codecarbon"),
-    "dvclive": (("dvclive",), "pip install dvclive"),
-    "swanlab": (("swanlab",), "pip install swanlab"),
     "azure_ml": (("azureml",), "pip install azureml-core"),
-    "dagshub": (("dagshub",), "pip install dagshub"),
     "flyte": (("flytekit",), "pip install flytekit"),
-    "kubeflow": (("kubeflow",), "pip install kubeflow"),
 }
 TB_DIR = "tb"
 
