@@ -74,6 +74,10 @@ def test_bad_grid_files_name_file_line_and_field(tmp_path):
     nameless = _write(tmp_path / "v.yaml", {"base": TINY, "variants": [{"data.n": 4}]})
     with pytest.raises(InputError, match="variants"):
         load_grid(nameless)
+    flow = tmp_path / "f.yaml"
+    flow.write_text("name: f\nbase:\n  model: tiny-random\n  train: {max_steps: 1, batch_size: x}\n")
+    with pytest.raises(InputError, match=rf"{flow}:4: train.batch_size"):  # flow-style mappings get their line
+        load_grid(flow)
     broken = tmp_path / "y.yaml"
     broken.write_text("base:\n  model: [unclosed\n")
     with pytest.raises(InputError, match=rf"{broken}:\d+: YAML"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,8 +38,10 @@ def _find_line(path: Path | None, key: str) -> str:
     if path is None or not path.is_file():
         return "?"
     leaf = key.split(".")[-1]
+    # block style (`leaf:` starting the line) or flow style (`{a: 1, leaf: x}`)
+    pattern = re.compile(rf"(?:^|[{{,])\s*{re.escape(leaf)}\s*:")
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip().startswith(f"{leaf}:"):
+        if pattern.search(line.strip()):
             return str(i)
     return "?"
 
