@@ -328,8 +328,11 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(tmp_path, data_file):
     a = load_file(run / "adapter" / "adapter_model.safetensors")
     b = load_file(tmp_path / "ref" / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()
+    # Bit-identical on some CPUs; on others oneDNN/MKL reductions depend on memory alignment, which differs between
+    # processes, and 9 Adam steps at lr 1e-2 grow that float noise to ~1e-5. A lost optimizer, scheduler or data
+    # position changes the weights by ~1e-3 or more (one step is lr = 1e-2), so 2e-4 still catches every real bug.
     for k in a:
-        assert torch.allclose(a[k], b[k], atol=1e-5), k
+        assert (a[k] - b[k]).abs().max().item() < 2e-4, k
     log = read_jsonl(run / "train_log.jsonl")
     losses = [r for r in log if "loss" in r]
     assert [r["step"] for r in losses] == list(range(1, 10))  # nothing lost, nothing duplicated
