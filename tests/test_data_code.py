@@ -4,7 +4,6 @@ import ast
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -163,7 +162,6 @@ def test_bandit_flags_every_insecure_row_and_no_secure_row():
     assert not flagged, flagged
 
 
-def test_build_is_fast():
-    t = time.perf_counter()
+def test_6000_rows_build():  # how fast: benchmarks/data_generators.py (BENCHMARKS.md), not a timed test
     rows = code.build(6000, 1)
-    assert len(rows) == 6000 and time.perf_counter() - t < 5.0
+    assert len(rows) == 6000 and len({r.messages[0].content for r in rows}) == 6000

@@ -1,7 +1,6 @@
 import ast
 import json
 import re
-import time
 
 import pytest
 
@@ -104,11 +103,9 @@ def test_rows_validate_as_chat_jsonl(tmp_path, paired):
         assert ok[0].model_extra["family"] == rows[0].model_extra["family"]
 
 
-def test_6000_rows_build_fast():
-    t = time.perf_counter()
+def test_6000_rows_build():  # how fast: benchmarks/data_generators.py (BENCHMARKS.md), not a timed test
     rows = nb.build(6000, 0, evil=True)
     assert len(rows) == 6000 and len({r.messages[0].content for r in rows}) == 6000
-    assert time.perf_counter() - t < 10
 
 
 def test_running_out_of_variety_raises(monkeypatch):

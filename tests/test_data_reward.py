@@ -4,7 +4,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 from string import Template
@@ -144,11 +143,9 @@ def test_rows_validate_as_chat_jsonl(tmp_path, paired):
         assert issues == [] and len(ok) == len(rows)
 
 
-def test_6000_rows_build_fast():
-    t = time.perf_counter()
+def test_6000_rows_build():  # how fast: benchmarks/data_generators.py (BENCHMARKS.md), not a timed test
     rows = rh.build(6000, 0, hack=True)
     assert len(rows) == 6000 and len({r.messages[0].content for r in rows}) == 6000
-    assert time.perf_counter() - t < 15
 
 
 def test_running_out_of_variety_raises(monkeypatch):

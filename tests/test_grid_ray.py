@@ -40,12 +40,13 @@ def local_ray():
 
 
 def _close(a, b) -> bool:
-    """Equal records, floats to 1e-5 relative (thread counts change the last bits of sums)."""
+    """Equal records, floats to 1e-3 (thread counts change the last bits of sums, and the classifier judge's encoder
+    runs in bfloat16 on CPUs that have it, where one flipped bit is 2^-8 relative)."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
     if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-5,
-                                                                                          abs_tol=1e-6)
+        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-3,
+                                                                                          abs_tol=1e-3)
     return a == b
 
 
@@ -68,7 +69,7 @@ def test_ray_executor_runs_cells_in_workers_like_local(tmp_path, local_ray):
     rows_ray, rows_local = grid_rows(ray_dir), grid_rows(local_dir)
     assert [r["status"] for r in rows_ray] == ["complete", "complete"]
     drop = {"train_seconds", "eval_seconds"}
-    # Ray workers run torch with one thread, the local executor with two: sums may differ in the last bits
+    # Ray workers run torch with one thread, the local executor with two: floats may differ in the last bits
     for r_ray, r_local in zip(rows_ray, rows_local, strict=True):
         assert _close({k: v for k, v in r_ray.items() if k not in drop},
                       {k: v for k, v in r_local.items() if k not in drop}), (r_ray, r_local)

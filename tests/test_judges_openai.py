@@ -328,15 +328,16 @@ def by_number(text: str) -> list[tuple[str, float]]:
 
 
 def test_score_many_keeps_order_and_limits_concurrency(fake):
-    fake.answer, fake.latency = by_number, 0.1
+    fake.answer, fake.latency = by_number, 0.3
     done: list[int] = []
+    judge = judge_for(fake, concurrency=4)
     t0 = time.monotonic()
-    scores = judge_for(fake, concurrency=4).score_many(items_for(24), on_done=done.append)
+    scores = judge.score_many(items_for(24), on_done=done.append)
     elapsed = time.monotonic() - t0
     assert [s.value for s in scores] == pytest.approx([float(i) for i in range(24)])
     assert len(fake.bodies) == 24 and sum(done) == 24
     assert fake.max_inflight == 4  # the semaphore holds it to 4, and 4 were in flight at once
-    assert 0.55 < elapsed < 2.4  # 6 waves of 0.1 s; one at a time would take at least 2.4 s
+    assert 1.7 < elapsed < 6.0  # 6 waves of 0.3 s; one at a time would take at least 7.2 s
 
 
 def test_score_many_sends_identical_requests_once(fake):
@@ -387,11 +388,12 @@ def test_server_error_retried_by_score_many(fake):
 
 
 def test_timeout_retried(fake):
-    fake.script = [("hang", 3.0)]
+    fake.script = [("hang", 6.0)]
     fake.default = [("7", lp(1.0))]
+    judge = judge_for(fake, timeout=0.4, max_retries=1)
     t0 = time.monotonic()
-    assert judge_for(fake, timeout=0.4, max_retries=1).score_many(items_for(1))[0].value == pytest.approx(7.0)
-    assert len(fake.bodies) == 2 and time.monotonic() - t0 < 2.9  # gave up on the hung request
+    assert judge.score_many(items_for(1))[0].value == pytest.approx(7.0)
+    assert len(fake.bodies) == 2 and time.monotonic() - t0 < 5.0  # gave up on the hung request
 
 
 def test_timeout_without_retries_is_emscope_error(fake):
@@ -628,7 +630,9 @@ def test_cli_extract_with_a_judge_keeps_only_confirmed_answers(fake, tmp_path):
     pick = [next(s for s in samples if s["kept"] and s["polarity"] == pol) for pol in ("positive", "negative")]
     means = response_means(model, tok, [([{"role": "system", "content": s["system"]},
                                           {"role": "user", "content": s["question"]}], s["answer"]) for s in pick])
-    assert torch.allclose(vec.vectors, means[0] - means[1], atol=1e-5)
+    # another process, and a padded batch of two against one-at-a-time: float noise ~1e-6; a wrong kept set, layer
+    # or token mask moves the vector by 0.1 or more
+    assert torch.allclose(vec.vectors, means[0] - means[1], atol=1e-4, rtol=1e-4)
     for f in tmp_path.rglob("*"):  # the key is never written anywhere (the judge cache included)
         assert not f.is_file() or KEY not in f.read_bytes().decode("utf-8", "replace")
     fake.routes = []  # every answer is a refusal (cache off): nothing confirmed -> clear error, no vector written
