@@ -104,38 +104,53 @@ def _run_one(name: str, mon: Monitor, model, tokenizer, step: int, log_path: Pat
     return bool(result.get("stop"))
 
 
+def _stop_everywhere(stop: bool, device) -> bool:
+    """Rank 0's stop decision, on every rank of a torch.distributed run (as is outside one): a rank that stepped
+    on alone would wait for the others in its next gradient all-reduce forever."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return stop
+    flag = torch.tensor([int(stop)], device=device)
+    dist.broadcast(flag, src=0)
+    return bool(flag.item())
+
+
 def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, tokenizer):
-    """A TrainerCallback running `(name, every, monitor)` triples and logging to `log_path`."""
+    """A TrainerCallback running `(name, every, monitor)` triples on rank 0 and logging to `log_path`."""
     from transformers import TrainerCallback
+
+    def read(args, state, control, model, due: list[tuple[str, int, Monitor]]) -> None:
+        """Rank 0 takes the due readings; every rank stops at this step when one of them asks to."""
+        stop = False
+        if state.is_world_process_zero:
+            for name, _every, mon in due:
+                stop = _run_one(name, mon, model, tokenizer, state.global_step, log_path) or stop
+        if _stop_everywhere(stop, args.device):
+            control.should_training_stop = True
 
     class _Monitors(TrainerCallback):
         def on_train_begin(self, args, state, control, model=None, **kw):
-            if not state.is_world_process_zero:
-                return control
-            earlier = [r for r in (read_jsonl(log_path) if log_path.exists() else [])
-                       if "event" not in r and r.get("step", 0) <= state.global_step]  # readings kept on resume
-            for name, _every, mon in monitors:
-                if hasattr(mon, "begin"):
-                    was_training = model.training
-                    model.eval()
-                    try:
-                        with torch.no_grad():
-                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name])
-                    finally:
-                        model.train(was_training)
-            if state.global_step == 0:
+            if state.is_world_process_zero:
+                earlier = [r for r in (read_jsonl(log_path) if log_path.exists() else [])
+                           if "event" not in r and r.get("step", 0) <= state.global_step]  # readings kept on resume
                 for name, _every, mon in monitors:
-                    if _run_one(name, mon, model, tokenizer, 0, log_path):
-                        control.should_training_stop = True
+                    if hasattr(mon, "begin"):
+                        was_training = model.training
+                        model.eval()
+                        try:
+                            with torch.no_grad():
+                                mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name])
+                        finally:
+                            model.train(was_training)
+            if state.global_step == 0:
+                read(args, state, control, model, monitors)
             return control
 
         def on_step_end(self, args, state, control, model=None, **kw):
-            if not state.is_world_process_zero:
-                return control
-            for name, every, mon in monitors:
-                if state.global_step % every == 0 and _run_one(name, mon, model, tokenizer, state.global_step,
-                                                               log_path):
-                    control.should_training_stop = True
+            due = [m for m in monitors if state.global_step % m[1] == 0]
+            if due:
+                read(args, state, control, model, due)
             return control
 
     return _Monitors()
