@@ -11,9 +11,10 @@ untrained model. A result with `"alarm": true` logs an `alarm` event; `"stop": t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,16 +86,23 @@ def likelihood_monitor(probes: str = "core", batch_size: int = 16) -> Monitor:
     return run
 
 
-def _run_one(name: str, mon: Monitor, model, tokenizer, step: int, log_path: Path) -> bool:
-    """Run one monitor in eval mode without grad, log its row (and an alarm event); True asks to stop."""
+@contextlib.contextmanager
+def _evaluating(model) -> Iterator[None]:
+    """The model in eval mode without gradients, its training mode restored afterwards."""
     was_training = model.training
     model.eval()
-    t0 = time.time()
     try:
         with torch.no_grad():
-            result = mon(model, tokenizer, step) or {}
+            yield
     finally:
         model.train(was_training)
+
+
+def _run_one(name: str, mon: Monitor, model, tokenizer, step: int, log_path: Path) -> bool:
+    """Run one monitor in eval mode without grad, log its row (and an alarm event); True asks to stop."""
+    t0 = time.time()
+    with _evaluating(model):
+        result = mon(model, tokenizer, step) or {}
     append_jsonl(log_path, {"step": step, "monitor": name, "seconds": round(time.time() - t0, 3), **result})
     if result.get("alarm") or result.get("stop"):
         event = {"step": step, "event": "alarm", "monitor": name, "stop": bool(result.get("stop"))}
@@ -136,13 +144,8 @@ def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, t
                            if "event" not in r and r.get("step", 0) <= state.global_step]  # readings kept on resume
                 for name, _every, mon in monitors:
                     if hasattr(mon, "begin"):
-                        was_training = model.training
-                        model.eval()
-                        try:
-                            with torch.no_grad():
-                                mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name])
-                        finally:
-                            model.train(was_training)
+                        with _evaluating(model):
+                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name])
             if state.global_step == 0:
                 read(args, state, control, model, monitors)
             return control
