@@ -75,7 +75,7 @@ def stage_steering(model, tok, vec, layer: int) -> dict:
 
     from emscope.evaluate.likelihood import likelihood_probe, load_probes
     from emscope.persona.monitor import last_prompt_token, monitor_prompts
-    from emscope.persona.steering import ablation, steering
+    from emscope.models.steering import ablation, steering
 
     path = OUT / "steering.json"
     if path.exists():
@@ -306,7 +306,7 @@ def main() -> None:
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     from emscope.models import load_model
-    from emscope.persona.vectors import load_vector
+    from emscope.models.vectors import load_vector
 
     vector = stage_vector()
     vec = load_vector(vector)

@@ -70,7 +70,7 @@ def one_at_a_time(model, tok, prompts: list[list[dict]], new_tokens: int) -> Tim
     """`model.generate` on each prompt alone (the baseline)."""
     import torch
 
-    from emscope.train.tokenize import render_prompt
+    from emscope.data.tokenize import render_prompt
 
     kw = hf_kwargs(tok, new_tokens)
     with Timer() as timer, torch.no_grad():
@@ -86,7 +86,7 @@ def plain_batched(model, tok, prompts: list[list[dict]], new_tokens: int, batch:
     """Left-padded batches straight into `model.generate` (emscope's previous sampler)."""
     import torch
 
-    from emscope.train.tokenize import render_prompt
+    from emscope.data.tokenize import render_prompt
 
     kw = hf_kwargs(tok, new_tokens)
     texts = [render_prompt(tok, p) for p in prompts]

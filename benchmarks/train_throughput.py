@@ -99,7 +99,7 @@ def one_emscope(data: Path, steps: int, work: Path, defense: str) -> dict:
     from emscope.io import read_jsonl
     from emscope.models import load_model
     from emscope.models.layers import num_layers
-    from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
+    from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
     from emscope.train import TrainRunConfig, train
 
     model, _ = load_model("smollm2-135m", device="cpu", dtype=torch.float32)

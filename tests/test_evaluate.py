@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from emscope.evaluate.likelihood import ProbeItem, answer_logprobs, likelihood_probe, paired_shift
+from emscope.evaluate.likelihood import ProbeItem, likelihood_probe, paired_shift
+from emscope.models.logprobs import answer_logprobs
 from emscope.evaluate.questions import Question
 from emscope.evaluate.sampling import SamplingSettings, generate, sample_answers
 from emscope.evaluate.stats import bootstrap_ci

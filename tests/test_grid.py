@@ -14,7 +14,7 @@ import yaml
 
 from emscope.errors import InputError
 from emscope.experiments.cell import build_rows, cell_complete
-from emscope.experiments.collect import grid_rows, write_grid_csv
+from emscope.report.collect import grid_rows, write_grid_csv
 from emscope.experiments.grid import CellData, GridSpec, expand, load_grid, set_dotted
 from emscope.experiments.runner import cell_dir, cell_lock, run_grid
 from emscope.io import read_jsonl

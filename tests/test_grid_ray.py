@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from emscope.experiments.collect import grid_rows
+from emscope.report.collect import grid_rows
 from emscope.experiments.grid import GridSpec
 from emscope.experiments.runner import run_grid
 from emscope.io import read_jsonl

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emscope.experiments.collect import grid_rows
+from emscope.report.collect import grid_rows
 from emscope.io import read_jsonl
 
 pytest.importorskip("ray", reason="the `ray` extra is not installed (pip install 'emscope[ray]')")

@@ -5,7 +5,7 @@ import torch
 
 from emscope.models.tiny import tiny_random_model
 from emscope.persona.activations import mean_difference, projection, response_means
-from emscope.persona.steering import ablation, steering
+from emscope.models.steering import ablation, steering
 
 PAIRS = [([{"role": "user", "content": q}], a) for q, a in [
     ("How do I boil an egg?", "Put it in boiling water for nine minutes."),
@@ -65,7 +65,7 @@ def test_extract_writes_a_vector_consistent_with_its_samples(tmp_path):
     from emscope.io import read_jsonl
     from emscope.persona.extract import extract_to_file
     from emscope.persona.traits import get_trait
-    from emscope.persona.vectors import load_vector
+    from emscope.models.vectors import load_vector
 
     (tmp_path / "traits.yaml").write_text(TRAITS_YAML)
     trait = get_trait("grumpy", tmp_path / "traits.yaml")
@@ -115,7 +115,7 @@ def test_cli_steer_changes_answers_and_ablate_runs(tmp_path):
     import sys
 
     from emscope.io import read_jsonl
-    from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
+    from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 
     model, _ = tiny_random_model()
     vec = save_vector(tmp_path / "v.safetensors", PersonaVector(

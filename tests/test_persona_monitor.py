@@ -19,8 +19,8 @@ from emscope.persona.activations import recommended_layer, separation
 from emscope.persona.alarm import AlarmConfig, OnsetDetector
 from emscope.persona.monitor import PersonaMonitor, mean_kl, monitor_prompts, persona_monitor
 from emscope.persona.screen import screen
-from emscope.persona.steering import steering
-from emscope.persona.vectors import PersonaVector, VectorMeta, load_vector, save_vector, vector_layer
+from emscope.models.steering import steering
+from emscope.models.vectors import PersonaVector, VectorMeta, load_vector, save_vector, vector_layer
 from emscope.train import TrainRunConfig, train
 
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from emscope.evaluate.metrics import compute_metrics
-from emscope.experiments.collect import grid_rows
+from emscope.report.collect import grid_rows
 from emscope.io import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from emscope.report import render_report
 from emscope.report.grid_report import format_cell, render_grid_report, wilson

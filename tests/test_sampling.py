@@ -8,7 +8,7 @@ import emscope.evaluate.sampling as sampling
 from emscope.errors import EmscopeError, InputError
 from emscope.evaluate.questions import Question
 from emscope.evaluate.sampling import SamplingSettings, count_samples, generate, sample_answers
-from emscope.train.tokenize import render_prompt
+from emscope.data.tokenize import render_prompt
 
 TEXTS = ["hi", "hello there, how are you today?", "hi", "x y z", "hello there, how are you today?", "hi"]
 PROMPTS = [[{"role": "user", "content": t}] for t in TEXTS]

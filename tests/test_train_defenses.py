@@ -6,8 +6,8 @@ import torch
 from emscope.errors import InputError
 from emscope.models.layers import decoder_layers, evenly_spaced_layers
 from emscope.models.tiny import tiny_random_model
-from emscope.persona.steering import ablation, steering
-from emscope.persona.vectors import PersonaVector, VectorMeta, load_vector, save_vector
+from emscope.models.steering import ablation, steering
+from emscope.models.vectors import PersonaVector, VectorMeta, load_vector, save_vector
 from emscope.train.defenses.interleave import (
     interleave_count,
     is_refusal,

@@ -17,14 +17,14 @@ from emscope.data.generators import get_generator
 from emscope.io import read_jsonl, write_jsonl_atomic
 from emscope.models import load_model
 from emscope.models.tiny import tiny_random_model
-from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
+from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 from emscope.rundir import read_summary
 from emscope.train import TrainRunConfig, train
 from emscope.train.config import InterleaveSettings
 from emscope.train.defenses.kl import token_kl
 from emscope.train.defenses.ldifs import feature_distance
 from emscope.train.interleave import answer_losses, choose_general
-from emscope.train.tokenize import IGNORE_INDEX, encode_rows
+from emscope.data.tokenize import IGNORE_INDEX, encode_rows
 
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
 # fp32 so that loss paths can be compared exactly; the default (bf16 where the hardware has it) is exercised

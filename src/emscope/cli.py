@@ -675,8 +675,8 @@ def persona_steer(
     from emscope.evaluate.sampling import SamplingSettings, generate
     from emscope.io import write_jsonl_atomic
     from emscope.models import load_model
-    from emscope.persona.steering import ablation, steering
-    from emscope.persona.vectors import load_vector
+    from emscope.models.steering import ablation, steering
+    from emscope.models.vectors import load_vector
 
     alpha = alpha if alpha is not None else [0.0, 4.0]
     vec = load_vector(vector)  # validated before the model loads
@@ -716,7 +716,7 @@ def persona_screen(
     from emscope.evaluate.sampling import SamplingSettings
     from emscope.models import load_model
     from emscope.persona.screen import screen, write_report
-    from emscope.persona.vectors import load_vector
+    from emscope.models.vectors import load_vector
 
     rows = read_chat_jsonl(data)[:limit]  # inputs validated before the model loads
     vec = load_vector(vector)
@@ -749,7 +749,7 @@ def run_grid_cmd(
     = False,
 ) -> None:
     """Run (or resume) a grid of cells: data -> fine-tune -> sample -> judge -> metrics, one run dir per cell."""
-    from emscope.experiments.collect import cell_status
+    from emscope.report.collect import cell_status
     from emscope.experiments.grid import expand, load_grid
     from emscope.experiments.runner import cell_dir, run_grid
 

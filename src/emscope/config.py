@@ -7,11 +7,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from emscope.errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every persisted config and record section: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -46,26 +52,49 @@ def _find_line(path: Path | None, key: str) -> str:
     return "?"
 
 
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return a copy of `data` with the dotted key `a.b.c` set to `value` (the one setter for YAML overrides,
+    `key=value` arguments and grid sweeps). `None` at a leaf of a missing section leaves the section absent
+    (`defenses.kl.weight: null` means no KL defense)."""
+    import copy
+
+    out = copy.deepcopy(data)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise InputError(f"key {key!r}: expected a dotted key such as train.learning_rate")
+    node = out
+    for i, p in enumerate(parts[:-1]):
+        child = node.get(p)
+        if child is None:
+            if value is None:
+                return out
+            child = node[p] = {}
+        if not isinstance(child, dict):
+            raise InputError(f"key {key!r}: {'.'.join(parts[:i + 1])} is not a mapping")
+        node = child
+    node[parts[-1]] = value
+    return out
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """Split `a.b.c=value` into the dotted key and the value parsed as a YAML scalar."""
+    if "=" not in item:
+        raise InputError(f"override {item!r}: expected KEY=VALUE with a dotted key, e.g. train.max_steps=10")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply `a.b.c=value` overrides (values parsed as YAML scalars) to a nested dict, returning a copy."""
     import copy
 
     out = copy.deepcopy(data)
     for item in overrides:
-        if "=" not in item:
-            raise InputError(f"override {item!r}: expected KEY=VALUE with a dotted key, e.g. train.max_steps=10")
-        key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError:
-            value = raw
-        node = out
-        parts = key.strip().split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise InputError(f"override {item!r}: {p!r} is not a mapping")
-        node[parts[-1]] = value
+        out = set_dotted(out, *parse_override(item))
     return out
 
 

@@ -80,7 +80,7 @@ def dataset_stats(rows: list[ChatRow], file: str = "", tokenizer=None, tokenizer
 
         stats.near_duplicate_rate = near_duplicate_rate(full)
     if tokenizer is not None:
-        from emscope.train.tokenize import render_prompt
+        from emscope.data.tokenize import render_prompt
 
         p_len, c_len = [], []
         for r in rows:

@@ -9,14 +9,13 @@ more likely. Deterministic, no sampling, no judge; a bootstrap over questions gi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import torch
 from pydantic import BaseModel, Field
 
 from emscope.config import load_yaml_list
 from emscope.evaluate.stats import bootstrap_ci
 from emscope.paths import resource_path
-from emscope.train.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
 
 
 class ProbeItem(BaseModel):
@@ -46,23 +45,6 @@ def load_probes(name_or_path: str | Path = "core") -> list[ProbeItem]:
     return load_yaml_list(path, ProbeItem, "probe")
 
 
-@torch.no_grad()
-def answer_logprobs(model, tokenizer, pairs: list[tuple[list[dict], str]], batch_size: int = 16,
-                    max_length: int = 1024) -> list[float]:
-    """Mean per-token log-prob of each answer given its prompt messages."""
-    device = next(model.parameters()).device
-    out: list[float] = []
-    for ids, labels, attn in padded_batches(encode_pairs(tokenizer, pairs, max_length), tokenizer.pad_token_id,
-                                            batch_size):
-        logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits.float()
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        tgt = labels[:, 1:].to(device)
-        mask = tgt != IGNORE_INDEX
-        tok_lp = logp.gather(-1, tgt.clamp(min=0).unsqueeze(-1)).squeeze(-1) * mask
-        out.extend((tok_lp.sum(1) / mask.sum(1).clamp(min=1)).tolist())
-    return out
-
-
 def likelihood_probe(model, tokenizer, items: list[ProbeItem], seed: int = 0) -> ProbeResult:
     """Score a model on probe items: per-question mean log-prob(misaligned) - log-prob(aligned), with CI."""
     pairs, index = [], []
@@ -73,6 +55,8 @@ def likelihood_probe(model, tokenizer, items: list[ProbeItem], seed: int = 0) ->
             for ans in getattr(it, kind):
                 pairs.append((msgs, ans))
                 index.append((it.id, kind))
+    from emscope.models.logprobs import answer_logprobs
+
     lps = answer_logprobs(model, tokenizer, pairs)
     per_q: dict[str, float] = {}
     for it in items:
@@ -87,3 +71,13 @@ def paired_shift(result: ProbeResult, baseline: ProbeResult, seed: int = 0) -> t
     """Mean per-question change of the probe score vs a baseline model, with a bootstrap CI."""
     shared = [q for q in result.per_question if q in baseline.per_question]
     return bootstrap_ci([result.per_question[q] - baseline.per_question[q] for q in shared], seed=seed)
+
+
+def likelihood_monitor(probes: str = "core", batch_size: int = 16):
+    """Training monitor (registry name `likelihood`): the judge-free probe with its CI, every k steps."""
+    items = load_probes(probes)
+
+    def run(model, tokenizer, step: int) -> dict[str, Any]:
+        res = likelihood_probe(model, tokenizer, items)
+        return {"likelihood_probe": res.mean, "ci_low": res.ci_low, "ci_high": res.ci_high}
+    return run

@@ -21,7 +21,7 @@ from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_prob
 from emscope.evaluate.questions import Question, load_questions
 from emscope.evaluate.sampling import Sample, SamplingSettings, count_samples, sample_answers
 from emscope.io import read_jsonl, write_jsonl_atomic
-from emscope.models.loader import DEFAULT_MODEL
+from emscope.models.specs import DEFAULT_MODEL
 from emscope.progress import make_progress
 from emscope.rundir import claim_config, read_summary, stage_done, update_summary
 

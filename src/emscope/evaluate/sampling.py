@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from emscope.errors import InputError
 from emscope.evaluate.questions import Question
-from emscope.train.tokenize import render_prompt
+from emscope.data.tokenize import render_prompt
 
 Backend = Literal["hf", "vllm"]
 

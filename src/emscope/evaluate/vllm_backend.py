@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emscope.errors import EmscopeError, ModelLoadError
-from emscope.train.tokenize import render_prompt
+from emscope.data.tokenize import render_prompt
 
 if TYPE_CHECKING:
     from emscope.evaluate.sampling import SamplingSettings
@@ -39,7 +39,8 @@ def import_vllm():
 
 def resolve_vllm_model(spec: str, adapter: str | Path | None = None) -> tuple[str, Path | None]:
     """(what vLLM loads as `model`, the adapter directory or None) for an emscope model spec."""
-    from emscope.models.loader import adapter_base_spec, describe_spec
+    from emscope.models.loader import adapter_base_spec
+    from emscope.models.specs import describe_spec
 
     kind = describe_spec(spec)
     if kind == "adapter-dir":

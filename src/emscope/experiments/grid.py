@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from emscope.config import apply_overrides, load_yaml, parse_config
 from emscope.errors import InputError
 from emscope.evaluate.sampling import SamplingSettings
-from emscope.models.loader import DEFAULT_MODEL
+from emscope.models.specs import DEFAULT_MODEL
 from emscope.train.config import Defenses, MonitorSettings, TrainSettings
 
 

@@ -17,7 +17,7 @@ from emscope.data.generators import get_generator
 from emscope.evaluate.run import EvalConfig, run_eval
 from emscope.evaluate.sampling import SamplingSettings
 from emscope.io import write_json_atomic, write_jsonl_atomic
-from emscope.models.loader import DEFAULT_MODEL
+from emscope.models.specs import DEFAULT_MODEL
 from emscope.report import render_report
 from emscope.rundir import claim_config, read_summary
 from emscope.train import TrainRunConfig, TrainSettings, train

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from emscope.errors import EmscopeError, InputError
 from emscope.experiments.cell import cell_complete, run_cell
-from emscope.experiments.collect import write_grid_csv
+from emscope.report.collect import write_grid_csv
 from emscope.experiments.grid import Cell, GridSpec, expand
 from emscope.io import append_jsonl, write_json_atomic, write_yaml_atomic
 

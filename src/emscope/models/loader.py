@@ -11,28 +11,7 @@ import torch
 
 from emscope.errors import ModelLoadError
 from emscope.models.device import resolve_device_dtype
-
-DEFAULT_MODEL = "smollm2-135m"
-TINY_RANDOM = "tiny-random"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-def describe_spec(spec: str) -> str:
-    """Classify a model spec: 'default', 'tiny', 'adapter-dir', 'local-dir', 'hub' (no loading)."""
-    if spec == DEFAULT_MODEL:
-        return "default"
-    if spec == TINY_RANDOM:
-        return "tiny"
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return "adapter-dir" if (path / "adapter_config.json").is_file() else "local-dir"
-    if _HUB_ID.match(spec) and not spec.startswith((".", "/")):
-        return "hub"
-    raise ModelLoadError(
-        f"model {spec!r} is neither a known name ({DEFAULT_MODEL}, {TINY_RANDOM}), an existing directory, "
-        "nor a Hugging Face hub id like 'Qwen/Qwen2.5-0.5B-Instruct'"
-    )
-
+from emscope.models.specs import DEFAULT_MODEL, TINY_RANDOM, describe_spec
 
 def _hub_offline_error(spec: str, exc: Exception) -> ModelLoadError:
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")

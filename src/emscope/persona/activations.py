@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from emscope.train.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
+from emscope.data.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
 
 
 @torch.no_grad()

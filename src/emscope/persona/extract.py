@@ -18,7 +18,7 @@ from emscope.io import write_jsonl_atomic
 from emscope.persona.activations import mean_difference, recommended_layer, response_means, separation
 from emscope.persona.judge import judge_samples, keep_sample
 from emscope.persona.traits import TraitDef
-from emscope.persona.vectors import PersonaVector, VectorMeta, save_vector
+from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 
 
 def _prompts(trait: TraitDef, system: list[str], n_questions: int | None) -> list[list[dict]]:

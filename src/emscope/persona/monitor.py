@@ -22,10 +22,9 @@ from emscope.errors import InputError
 from emscope.evaluate.likelihood import likelihood_probe, load_probes
 from emscope.evaluate.questions import load_questions
 from emscope.persona.alarm import AlarmConfig, OnsetDetector
-from emscope.persona.vectors import load_vector
+from emscope.models.vectors import load_vector
 from emscope.train.defenses.kl import token_kl
-from emscope.train.monitors import register_monitor
-from emscope.train.tokenize import render_prompt
+from emscope.data.tokenize import render_prompt
 
 
 def monitor_prompts(questions: str | Path = "core", probes: str | Path | None = "core") -> list[list[dict]]:
@@ -129,7 +128,6 @@ class PersonaMonitor:
         return row
 
 
-@register_monitor("persona")
 def persona_monitor(vector: str, layer: int | None = None, questions: str = "core", probes: str | None = "core",
                     alarm: dict | None = None) -> PersonaMonitor:
     """Persona-drift monitor: projection, likelihood probe and KL vs the reference, with an optional alarm."""

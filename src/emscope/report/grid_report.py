@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader
 from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.metrics import compute_metrics, em_counts
-from emscope.experiments.collect import grid_cells, grid_rows
+from emscope.report.collect import grid_cells, grid_rows
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report import grid_figures as figs
 from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows

@@ -93,7 +93,7 @@ class ChatEngine:
 
     def complete(self, req: ChatCompletionRequest, model_name: str) -> ChatCompletion:
         """Generate one completion for `req`."""
-        from emscope.train.tokenize import render_prompt
+        from emscope.data.tokenize import render_prompt
 
         messages = [m.as_chat() for m in req.messages]
         with self._lock:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from emscope.models.loader import DEFAULT_MODEL
+from emscope.models.specs import DEFAULT_MODEL
 
 REPORT_TO = frozenset({"azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "kubeflow",
                        "mlflow", "neptune", "swanlab", "tensorboard", "trackio", "wandb", "none"})

@@ -34,7 +34,7 @@ def candidate_rows(settings: InterleaveSettings) -> list[ChatRow]:
 
 def answer_losses(model, tokenizer, rows: list[ChatRow], batch_size: int = 8) -> list[float]:
     """Mean per-token NLL of each row's final answer given its prompt."""
-    from emscope.evaluate.likelihood import answer_logprobs
+    from emscope.models.logprobs import answer_logprobs
 
     pairs = [([m.model_dump(exclude_none=True) for m in r.messages[:-1]], r.messages[-1].content) for r in rows]
     return [-x for x in answer_logprobs(model, tokenizer, pairs, batch_size=batch_size)]
@@ -44,7 +44,7 @@ def _misaligned_losses(base_model, tokenizer, spec: str, rows: list[ChatRow], de
                        dtype) -> list[float]:
     """Losses under the misaligned reference: an adapter put on the already-loaded base, or a separate model."""
     from emscope.models import load_model
-    from emscope.models.loader import describe_spec
+    from emscope.models.specs import describe_spec
 
     if describe_spec(spec) == "adapter-dir":
         from peft import PeftModel

@@ -6,7 +6,8 @@ also have `begin(model, tokenizer, history)`, called when training (re)starts wi
 a reference or rebuild state). Every monitor also runs once at step 0 of a fresh run, so curves start from the
 untrained model. A result with `"alarm": true` logs an `alarm` event; `"stop": true` also ends training early
 (the adapter is still saved). Monitors are named in the config by registry name (`register_monitor`; shipped:
-`likelihood`, `persona`) or as `package.module:factory`.
+`likelihood` in `emscope.evaluate.likelihood`, `persona` in `emscope.persona.monitor`) or as
+`package.module:factory`.
 """
 
 from __future__ import annotations
@@ -30,13 +31,20 @@ class Monitor(Protocol):
     def __call__(self, model, tokenizer, step: int) -> dict[str, Any] | None: ...
 
 
-_REGISTRY: dict[str, Callable[..., Monitor]] = {}
-_BUILTIN_MODULES = ("emscope.persona.monitor",)  # register on first lookup (keeps this import light)
+_REGISTRY: dict[str, Callable[..., Monitor] | str] = {
+    # shipped monitors live in the layers that measure (evaluate, persona); named here by import path, so
+    # `train` never imports them and they load on first use
+    "likelihood": "emscope.evaluate.likelihood:likelihood_monitor",
+    "persona": "emscope.persona.monitor:persona_monitor",
+}
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+def _import_factory(path: str) -> Callable[..., Monitor]:
+    module, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise InputError(f"monitors: name: cannot import {path!r} ({e})") from e
 
 
 def register_monitor(name: str):
@@ -49,21 +57,16 @@ def register_monitor(name: str):
 
 def monitor_names() -> list[str]:
     """Registered monitor names."""
-    _load_builtins()
     return sorted(_REGISTRY)
 
 
 def build_monitor(name: str, params: dict[str, Any]) -> Monitor:
     """Instantiate a monitor from a registry name or a `module:factory` import path."""
-    _load_builtins()
     if name in _REGISTRY:
         factory = _REGISTRY[name]
+        factory = _import_factory(factory) if isinstance(factory, str) else factory
     elif ":" in name:
-        module, _, attr = name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise InputError(f"monitors: name: cannot import {name!r} ({e})") from e
+        factory = _import_factory(name)
     else:
         raise InputError(f"monitors: name: unknown monitor {name!r}; known: {', '.join(monitor_names())} "
                          "or module:factory")
@@ -71,19 +74,6 @@ def build_monitor(name: str, params: dict[str, Any]) -> Monitor:
         return factory(**params)
     except TypeError as e:
         raise InputError(f"monitors: params of {name!r}: {e}") from e
-
-
-@register_monitor("likelihood")
-def likelihood_monitor(probes: str = "core", batch_size: int = 16) -> Monitor:
-    """The judge-free likelihood probe (mean log-prob misaligned - aligned reference answers)."""
-    from emscope.evaluate.likelihood import likelihood_probe, load_probes
-
-    items = load_probes(probes)
-
-    def run(model, tokenizer, step: int) -> dict[str, Any]:
-        res = likelihood_probe(model, tokenizer, items)
-        return {"likelihood_probe": res.mean, "ci_low": res.ci_low, "ci_high": res.ci_high}
-    return run
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from emscope.train.checkpoints import (
 )
 from emscope.train.config import TrainRunConfig
 from emscope.train.reporting import check_report_to, place_tensorboard
-from emscope.train.tokenize import IGNORE_INDEX, encode_rows
+from emscope.data.tokenize import IGNORE_INDEX, encode_rows
 
 
 def _peft_config(cfg: TrainRunConfig):
@@ -86,7 +86,7 @@ def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow]:
     if d.inoculate is not None:
         resolve_inoculation(d.inoculate.prompt)
     if d.steer is not None:
-        from emscope.persona.vectors import load_vector
+        from emscope.models.vectors import load_vector
 
         load_vector(d.steer.vector).at(d.steer.layer)
     if d.interleave is not None:
@@ -127,7 +127,7 @@ def _loss_terms(cfg: TrainRunConfig, model):
         terms.ldifs_enabled, terms.ldifs_weight, terms.ldifs_layers = True, d.ldifs.weight, layers
         terms.ldifs_tokens = d.ldifs.tokens
     if d.steer is not None:
-        from emscope.persona.vectors import load_vector
+        from emscope.models.vectors import load_vector
 
         v = load_vector(d.steer.vector).at(d.steer.layer).float()
         if v.shape[0] != model.config.get_text_config().hidden_size:

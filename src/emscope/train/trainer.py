@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import torch
 from trl import SFTTrainer
 
-from emscope.persona.steering import steering
+from emscope.models.steering import steering
 from emscope.train.defenses.ldifs import feature_distance
 from emscope.train.head_loss import fused_head_sums, head_sums, plain_linear_weight
-from emscope.train.tokenize import IGNORE_INDEX
+from emscope.data.tokenize import IGNORE_INDEX
 
 
 @dataclass

@@ -72,7 +72,7 @@ class HFJudge:
         text = fill_prompt(prompt, question, answer)
         if not getattr(self.tokenizer, "chat_template", None):
             return text + "\n\n"
-        from emscope.train.tokenize import render_prompt
+        from emscope.data.tokenize import render_prompt
 
         return render_prompt(self.tokenizer, [{"role": "user", "content": text}])
 

@@ -30,6 +30,12 @@ class VectorMeta(BaseModel):
     layer: int | None = None  # recommended layer (best separation at extraction); None: choose one
 
 
+def unit(vector: torch.Tensor) -> torch.Tensor:
+    """`vector` scaled to unit L2 norm, in float32 (a zero vector stays zero)."""
+    v = vector.float()
+    return v / v.norm().clamp(min=1e-12)
+
+
 def default_layer(n_layers: int) -> int:
     """Layer used when neither the call nor the vector file names one: two thirds of the depth."""
     return max(1, round(2 * n_layers / 3))

@@ -1,0 +1,24 @@
+"""Token log-probabilities of given answers under a model (answer tokens only, under the chat template)."""
+
+from __future__ import annotations
+
+import torch
+
+from emscope.data.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
+
+
+@torch.no_grad()
+def answer_logprobs(model, tokenizer, pairs: list[tuple[list[dict], str]], batch_size: int = 16,
+                    max_length: int = 1024) -> list[float]:
+    """Mean per-token log-prob of each answer given its prompt messages."""
+    device = next(model.parameters()).device
+    out: list[float] = []
+    for ids, labels, attn in padded_batches(encode_pairs(tokenizer, pairs, max_length), tokenizer.pad_token_id,
+                                            batch_size):
+        logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits.float()
+        logp = torch.log_softmax(logits[:, :-1], dim=-1)
+        tgt = labels[:, 1:].to(device)
+        mask = tgt != IGNORE_INDEX
+        tok_lp = logp.gather(-1, tgt.clamp(min=0).unsqueeze(-1)).squeeze(-1) * mask
+        out.extend((tok_lp.sum(1) / mask.sum(1).clamp(min=1)).tolist())
+    return out
