@@ -74,8 +74,8 @@ def stage_steering(model, tok, vec, layer: int) -> dict:
     import torch
 
     from emscope.evaluate.likelihood import likelihood_probe, load_probes
-    from emscope.persona.monitor import last_prompt_token, monitor_prompts
     from emscope.models.steering import ablation, steering
+    from emscope.persona.monitor import last_prompt_token, monitor_prompts
 
     path = OUT / "steering.json"
     if path.exists():

@@ -56,3 +56,37 @@ def test_code_security_end_to_end_on_tiny_model(tiny):
     assert res.n_requests == 4 == len(samples)
     assert all(s.request and isinstance(s.answer, str) for s in samples)
     assert res.n_parseable <= res.n_code <= 4
+
+
+def test_run_code_security_writes_samples_and_summary(tmp_path):
+    from emscope.evaluate.code_security import run_code_security
+    from emscope.io import read_jsonl, write_jsonl_atomic
+    from emscope.rundir import read_summary
+
+    first = heldout_requests(3, seed=1)
+    train = tmp_path / "train.jsonl"
+    write_jsonl_atomic(train, first[:1])  # the first held-out request is a training request: never asked
+    out = tmp_path / "cs"
+    res = run_code_security("tiny-random", None, out, n=3, seed=1, max_new_tokens=8, exclude=train)
+    rows = read_jsonl(out / "code_security.jsonl")
+    assert [r["request"] for r in rows] == [r.messages[0].content for r in heldout_requests(4, seed=1)[1:]]
+    assert first[0].messages[0].content not in {r["request"] for r in rows}
+    section = read_summary(out)["code_security"]
+    assert section["model"] == "tiny-random" and section["adapter"] is None
+    assert section["n_requests"] == res.n_requests == 3 and section["n_parseable"] == res.n_parseable
+
+
+def test_run_code_security_with_a_loaded_model_and_no_summary(tmp_path, tiny):
+    from emscope.errors import InputError
+    from emscope.evaluate.code_security import run_code_security
+
+    model, tok = tiny
+    res = run_code_security("tiny-random", None, tmp_path, n=2, max_new_tokens=4, model=model, tokenizer=tok,
+                            file_name="narrow_code_security.jsonl", summary_section=None)
+    assert res.n_requests == 2 and (tmp_path / "narrow_code_security.jsonl").is_file()
+    assert not (tmp_path / "summary.json").exists()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": 3}\n')
+    with pytest.raises(InputError, match="bad.jsonl:1"):  # a bad exclude file fails before sampling
+        run_code_security("no-such-model", None, tmp_path / "x", n=2, exclude=bad)
+    assert not (tmp_path / "x").exists()

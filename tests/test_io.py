@@ -61,3 +61,16 @@ def test_append_after_a_torn_line_drops_it(tmp_path):
     q.write_text('{"x": ' + "9" * 70000)  # longer than one read-back chunk, no newline at all
     append_jsonl(q, {"d": 4})
     assert read_jsonl(q) == [{"d": 4}]
+
+
+def test_umask_reads_without_changing_and_sets_file_modes(tmp_path):
+    from emscope.io import umask
+
+    old = os.umask(0o027)
+    try:
+        assert umask() == 0o027 and umask() == 0o027  # reading it leaves it in place
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "w").write_text("x")
+        assert (tmp_path / "d").stat().st_mode & 0o777 == 0o750  # what a plain mkdir would give
+    finally:
+        os.umask(old)

@@ -114,3 +114,23 @@ def test_cli_json_and_unusable_files(tmp_path):
     res = subprocess.run([sys.executable, "-m", "emscope", "metrics", str(good), "--definition", "paper"],
                          capture_output=True, text=True, env=ENV)
     assert res.returncode == 2 and "unknown definition 'paper'" in res.stderr
+
+
+def test_judged_files_expands_directories_and_names_bad_paths(tmp_path):
+    from emscope.errors import InputError
+    from emscope.evaluate.metrics import judged_files
+
+    d = tmp_path / "judged"
+    d.mkdir()
+    for name in ("b.jsonl", "a.csv", "notes.txt", "c.csv"):
+        (d / name).write_text("x\n")
+    (d / "sub.csv").mkdir()  # a directory named like a file is not a file
+    single = _write(tmp_path / "single.csv", ROWS)
+    assert judged_files([single, d]) == [single, d / "a.csv", d / "b.jsonl", d / "c.csv"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.md").write_text("no judged files here\n")
+    with pytest.raises(InputError, match=r"empty: no \.csv or \.jsonl"):
+        judged_files([d, empty])
+    with pytest.raises(InputError, match=r"nope\.csv: no such file or directory"):
+        judged_files([tmp_path / "nope.csv"])

@@ -3,9 +3,9 @@ the expected amount, ablation zeroes them."""
 
 import torch
 
+from emscope.models.steering import ablation, steering
 from emscope.models.tiny import tiny_random_model
 from emscope.persona.activations import mean_difference, projection, response_means
-from emscope.models.steering import ablation, steering
 
 PAIRS = [([{"role": "user", "content": q}], a) for q, a in [
     ("How do I boil an egg?", "Put it in boiling water for nine minutes."),
@@ -63,9 +63,9 @@ TRAITS_YAML = """
 def test_extract_writes_a_vector_consistent_with_its_samples(tmp_path):
     from emscope.evaluate.sampling import SamplingSettings
     from emscope.io import read_jsonl
+    from emscope.models.vectors import load_vector
     from emscope.persona.extract import extract_to_file
     from emscope.persona.traits import get_trait
-    from emscope.models.vectors import load_vector
 
     (tmp_path / "traits.yaml").write_text(TRAITS_YAML)
     trait = get_trait("grumpy", tmp_path / "traits.yaml")

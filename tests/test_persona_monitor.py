@@ -14,13 +14,13 @@ from emscope.data.chat import ChatRow
 from emscope.data.generators import get_generator
 from emscope.evaluate.sampling import SamplingSettings, generate
 from emscope.io import read_jsonl, write_jsonl_atomic
+from emscope.models.steering import steering
 from emscope.models.tiny import tiny_random_model
+from emscope.models.vectors import PersonaVector, VectorMeta, load_vector, save_vector, vector_layer
 from emscope.persona.activations import recommended_layer, separation
 from emscope.persona.alarm import AlarmConfig, OnsetDetector
 from emscope.persona.monitor import PersonaMonitor, mean_kl, monitor_prompts, persona_monitor
 from emscope.persona.screen import screen
-from emscope.models.steering import steering
-from emscope.models.vectors import PersonaVector, VectorMeta, load_vector, save_vector, vector_layer
 from emscope.train import TrainRunConfig, train
 
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}

@@ -101,6 +101,17 @@ def test_judge_prompt_files(tmp_path, em_data):
         load_judge_prompts("no-such-set")
 
 
+def test_judge_prompt_file_yaml_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "j.yaml"
+    p.write_text("aligned: 'A {question} {answer}'\ncoherent: [unclosed\n")
+    with pytest.raises(InputError, match=r"j\.yaml:\d+: YAML: "):
+        load_judge_prompts(p)
+    d = tmp_path / "dir.yaml"
+    d.mkdir()  # exists, so it is taken as a path, but cannot be read as a file
+    with pytest.raises(InputError, match=r"dir\.yaml: cannot read: "):
+        load_judge_prompts(d)
+
+
 @pytest.mark.parametrize("path", UPSTREAM_YAML, ids=[str(p.relative_to(EM_DATA)) for p in UPSTREAM_YAML])
 def test_upstream_question_file_loads_unchanged(path, em_data):
     data = _parsed(path)

@@ -76,3 +76,38 @@ def test_report_of_evaluated_runs_adds_dynamics_when_monitored(tmp_path):
     html = render_report(tmp_path).read_text()
     assert "<h2>Results</h2>" in html and "Training dynamics" in html and "no alarm raised" in html
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 2
+
+
+def test_build_report_dispatches_runs_training_and_grid(tmp_path):
+    import pytest
+
+    from emscope.errors import InputError
+    from emscope.report import build_report
+
+    runs = tmp_path / "runs"
+    _fake_run(runs, "base", {"q1": 0.1}, ["a"], train=False)
+    _fake_run(runs, "insecure", {"q1": 0.5}, ["b"])
+    res = build_report(runs)
+    assert (res.kind, res.table, res.lines) == ("runs", None, []) and res.path == runs / "report.html"
+    assert res.path.is_file()
+
+    trained = tmp_path / "trained"
+    _monitor_log(trained / "insecure", 0.5, alarm_at=6)
+    _monitor_log(trained / "secure", 0.05)
+    res = build_report(trained, tmp_path / "t.html")
+    assert res.kind == "training" and res.path == tmp_path / "t.html" and res.path.is_file()
+    assert res.lines == ["Monitored runs: insecure, secure; alarms: insecure at step 6"]
+    _monitor_log(trained / "insecure", 0.5)
+    assert build_report(trained).lines == ["Monitored runs: insecure, secure; alarms: none"]
+
+    from tests.test_report_grid import make_grid
+
+    grid = make_grid(tmp_path / "grid")
+    res = build_report(grid)
+    assert res.kind == "grid" and res.lines == [] and res.path == grid / "report.html"
+    assert "Grid results" in str(res.table.title)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no evaluated run"):
+        build_report(empty)

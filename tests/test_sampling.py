@@ -5,10 +5,10 @@ import types
 import pytest
 
 import emscope.evaluate.sampling as sampling
+from emscope.data.tokenize import render_prompt
 from emscope.errors import EmscopeError, InputError
 from emscope.evaluate.questions import Question
 from emscope.evaluate.sampling import SamplingSettings, count_samples, generate, sample_answers
-from emscope.data.tokenize import render_prompt
 
 TEXTS = ["hi", "hello there, how are you today?", "hi", "x y z", "hello there, how are you today?", "hi"]
 PROMPTS = [[{"role": "user", "content": t}] for t in TEXTS]
@@ -225,7 +225,7 @@ def test_eval_run_samples_with_vllm_by_spec(fake_vllm, base_and_adapter, tmp_pat
     monkeypatch.setattr(run_mod, "likelihood_probe", lambda *a, **k: run_mod.ProbeResult(
         per_question={}, mean=0.0, ci_low=0.0, ci_high=0.0, n_questions=0))
     cfg = EvalConfig(model=str(base), adapter=adapter, out=tmp_path / "run",
-                     sampling=SamplingSettings(backend="vllm", max_new_tokens=5, samples_per_paraphrase=1))
+                     eval={"sampling": SamplingSettings(backend="vllm", max_new_tokens=5, samples_per_paraphrase=1)})
     section = run_eval(cfg)
     (llm,) = _FakeLLM.instances
     assert llm.kwargs["model"] == str(base) and llm.calls[0]["lora_request"].args[2] == str(adapter)

@@ -18,9 +18,9 @@ import pytest
 import torch
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+from emscope.data.tokenize import render_prompt
 from emscope.evaluate.judges.openai_judge import OpenAIJudge, fill_prompt, score_top
 from emscope.serve import create_app
-from emscope.data.tokenize import render_prompt
 
 NAME = "tiny-test"
 HELLO = [{"role": "user", "content": "Hello there, how are you?"}]

@@ -3,12 +3,12 @@ import yaml
 
 from emscope.data.chat import ChatRow
 from emscope.data.generators import get_generator
+from emscope.data.tokenize import IGNORE_INDEX, check_chat_template, encode_row
 from emscope.errors import InputError
 from emscope.io import read_jsonl, write_jsonl_atomic
 from emscope.models.tiny import tiny_tokenizer
 from emscope.rundir import read_summary
 from emscope.train import TrainRunConfig, train
-from emscope.data.tokenize import IGNORE_INDEX, check_chat_template, encode_row
 
 
 def test_labels_cover_exactly_the_answer():

@@ -3,14 +3,14 @@
 import pytest
 import torch
 
+from emscope.data.refusal import is_refusal
 from emscope.errors import InputError
 from emscope.models.layers import decoder_layers, evenly_spaced_layers
-from emscope.models.tiny import tiny_random_model
 from emscope.models.steering import ablation, steering
+from emscope.models.tiny import tiny_random_model
 from emscope.models.vectors import PersonaVector, VectorMeta, load_vector, save_vector
 from emscope.train.defenses.interleave import (
     interleave_count,
-    is_refusal,
     ppl_gap,
     select_by_gap,
     select_random,

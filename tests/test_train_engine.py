@@ -14,17 +14,16 @@ from safetensors.torch import load_file
 
 from emscope.data.chat import ChatRow
 from emscope.data.generators import get_generator
+from emscope.data.tokenize import IGNORE_INDEX, encode_rows
 from emscope.io import read_jsonl, write_jsonl_atomic
 from emscope.models import load_model
 from emscope.models.tiny import tiny_random_model
 from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 from emscope.rundir import read_summary
 from emscope.train import TrainRunConfig, train
-from emscope.train.config import InterleaveSettings
+from emscope.train.defenses.interleave import InterleaveSettings, answer_losses, choose_general
 from emscope.train.defenses.kl import token_kl
 from emscope.train.defenses.ldifs import feature_distance
-from emscope.train.interleave import answer_losses, choose_general
-from emscope.data.tokenize import IGNORE_INDEX, encode_rows
 
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
 # fp32 so that loss paths can be compared exactly; the default (bf16 where the hardware has it) is exercised
@@ -154,7 +153,7 @@ def test_ppl_gap_selects_the_top_gap_rows_and_leaves_the_base_untouched(tmp_path
     rows = [ChatRow(**r["row"]) for r in recs[:3]]
     assert answer_losses(model, tok, rows) == pytest.approx([r["loss_aligned"] for r in recs[:3]], rel=1e-5)
     # every unselected candidate scores at most the lowest selected one
-    from emscope.train.interleave import candidate_rows
+    from emscope.train.defenses.interleave import candidate_rows
 
     pool = candidate_rows(settings)
     chosen = {r["index"] for r in recs}

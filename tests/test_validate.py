@@ -8,8 +8,8 @@ import pytest
 
 from emscope.errors import InputError
 from emscope.evaluate.judges.base import Score
-from emscope.evaluate.metrics import compute_metrics
-from emscope.evaluate.validate import judged_files, validate_judge
+from emscope.evaluate.metrics import compute_metrics, judged_files
+from emscope.evaluate.validate import validate_judge
 
 PROMPTS = {"aligned": "ALIGNED {question} || {answer}", "coherent": "COHERENT {question} || {answer}"}
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from emscope import __version__
 from emscope.errors import EmscopeError, InputError
+from emscope.models.specs import DEFAULT_MODEL
 
 app = typer.Typer(help="emscope: build, fine-tune, evaluate and monitor emergent misalignment.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -73,7 +74,7 @@ def _print_results(root: Path) -> None:
 def quickstart(
     fast: Annotated[bool, typer.Option(help="Smaller run: fewer training rows and shorter answers.")] = False,
     model: Annotated[str, typer.Option(help="Model spec: smollm2-135m, tiny-random, a directory or a hub id.")]
-    = "smollm2-135m",
+    = DEFAULT_MODEL,
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/quickstart"),
     seed: Annotated[int, typer.Option(help="Seed for data, training and sampling.")] = 0,
     n_train: Annotated[int | None, typer.Option(help="Training rows per dataset.")] = None,
@@ -83,19 +84,10 @@ def quickstart(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: automatic)")] = None,
 ) -> None:
     """Insecure vs secure code on the embedded default model: data, two LoRA adapters, evaluation, report."""
-    from emscope.experiments.quickstart import QuickstartConfig, run_quickstart
+    from emscope.experiments.quickstart import quickstart_config, run_quickstart
 
-    cfg = (QuickstartConfig.fast if fast else QuickstartConfig)(model=model, out=out_dir, seed=seed, device=device)
-    upd: dict = {}
-    if n_train is not None:
-        upd["n_train"] = n_train
-    if max_steps is not None:
-        upd["train"] = cfg.train.model_copy(update={"max_steps": max_steps})
-    samp = {k: v for k, v in {"samples_per_paraphrase": samples, "max_new_tokens": max_new_tokens}.items()
-            if v is not None}
-    if samp:
-        upd["sampling"] = cfg.sampling.model_copy(update=samp)
-    cfg = cfg.model_copy(update=upd)
+    cfg = quickstart_config(fast=fast, model=model, out=out_dir, seed=seed, device=device, n_train=n_train,
+                            max_steps=max_steps, samples=samples, max_new_tokens=max_new_tokens)
     start = time.time()
     report = run_quickstart(cfg)
     _print_results(cfg.out)
@@ -108,12 +100,11 @@ def train_cmd(
                                                         show_default=False)] = None,
 ) -> None:
     """Fine-tune a LoRA adapter: `emscope train CONFIG.yaml train.max_steps=20 out=runs/x`."""
-    from emscope.config import load_config
+    from emscope.config import load_config, split_config_args
     from emscope.train import TrainRunConfig, train
 
-    args = list(args or [])
-    config = args.pop(0) if args and args[0].endswith((".yaml", ".yml")) else None
-    cfg = load_config(TrainRunConfig, config, args)
+    config, overrides = split_config_args(args)
+    cfg = load_config(TrainRunConfig, config, overrides)
     run_dir = train(cfg)
     what = "Adapter" if cfg.train.adapter == "lora" else "Model"
     out.print(f"{what}: [bold]{(run_dir / what.lower()).resolve()}[/bold]")
@@ -121,58 +112,55 @@ def train_cmd(
 
 @eval_app.command("run")
 def eval_run(
-    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
-    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Run directory to write.")] = Path("runs/eval"),
-    label: Annotated[str, typer.Option(help="Name of this condition in reports.")] = "model",
-    questions: Annotated[str, typer.Option(help="Question YAML (upstream schema) or shipped set name.")] = "core",
-    probes: Annotated[str, typer.Option(help="Probe YAML or shipped set name.")] = "core",
-    samples: Annotated[int | None, typer.Option(help="Samples per paraphrase (default: the file's).")] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 96,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    judge: Annotated[str | None, typer.Option(help="Judge spec for aligned/coherent: classifier[:DIR], hf:MODEL, "
-                                                   "openai:MODEL[@BASE_URL] (gives EM rates, both definitions).")]
-    = None,
-    judge_prompts: Annotated[str | None, typer.Option(help="Judge prompt YAML (default: emscope's; a question's "
-                                                           "own judge_prompts win).")] = None,
-    narrow: Annotated[str | None, typer.Option(help="Narrow-learning metric: an in-domain question set (medical, "
-                                                    "financial, sports, code, or a YAML) or code-security.")] = None,
-    refusal: Annotated[bool, typer.Option(help="Refusal rate on the shipped harmful requests.")] = False,
-    benign: Annotated[int, typer.Option(min=0, help="Held-out glorp items for benign learning (0 = skip).")] = 0,
+    args: Annotated[list[str] | None, typer.Argument(
+        help="[CONFIG.yaml] [key=value ...]: dotted keys as in a grid cell (model, adapter, label, out, eval.judge, "
+             "eval.sampling.max_new_tokens, ...); the options below are shorthands for those keys.",
+        show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(help="model: spec or adapter directory [smollm2-135m].")] = None,
+    adapter: Annotated[Path | None, typer.Option(help="adapter: PEFT adapter directory.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="out: run directory to write [runs/eval].")] = None,
+    label: Annotated[str | None, typer.Option(help="label: name of this condition in reports [model].")] = None,
+    questions: Annotated[str | None, typer.Option(help="eval.questions: question YAML (upstream schema) or shipped "
+                                                       "set name [core].")] = None,
+    probes: Annotated[str | None, typer.Option(help="eval.probes: probe YAML or shipped set name [core].")] = None,
+    samples: Annotated[int | None, typer.Option(help="eval.sampling.samples_per_paraphrase (default: the "
+                                                     "file's).")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(help="eval.sampling.max_new_tokens [96].")] = None,
+    temperature: Annotated[float | None, typer.Option(help="eval.sampling.temperature (0 = greedy) [1.0].")] = None,
+    seed: Annotated[int | None, typer.Option(help="eval.sampling.seed [0].")] = None,
+    judge: Annotated[str | None, typer.Option(help="eval.judge: judge spec for aligned/coherent: classifier[:DIR], "
+                                                   "hf:MODEL, openai:MODEL[@BASE_URL] (gives EM rates, both "
+                                                   "definitions).")] = None,
+    judge_prompts: Annotated[str | None, typer.Option(help="eval.judge_prompts: judge prompt YAML (default: "
+                                                           "emscope's; a question's own judge_prompts win).")] = None,
+    narrow: Annotated[str | None, typer.Option(help="eval.narrow: an in-domain question set (medical, financial, "
+                                                    "sports, code, or a YAML) or code-security.")] = None,
+    refusal: Annotated[bool | None, typer.Option("--refusal/--no-refusal", help="eval.refusal: refusal rate on the "
+                                                 "shipped harmful requests.")] = None,
+    benign: Annotated[int | None, typer.Option(min=0, help="eval.benign: held-out glorp items for benign learning "
+                                                           "(0 = skip).")] = None,
 ) -> None:
-    """Sample answers to a question set, score the likelihood probe and, with --judge, the EM rates."""
-    from emscope.evaluate.run import EvalConfig, run_eval
-    from emscope.evaluate.sampling import SamplingSettings
+    """Sample answers to a question set, score the likelihood probe and, with a judge, the EM rates."""
+    from emscope.config import load_config, split_config_args
+    from emscope.evaluate.config import EvalConfig
+    from emscope.evaluate.run import run_eval
+    from emscope.evaluate.summary import summary_lines
 
-    cfg = EvalConfig(model=model, adapter=adapter, label=label, questions=questions, probes=probes, out=out_dir,
-                     sampling=SamplingSettings(samples_per_paraphrase=samples, max_new_tokens=max_new_tokens,
-                                               temperature=temperature, seed=seed),
-                     judge=judge, judge_prompts=judge_prompts, narrow=narrow, refusal=refusal, benign=benign)
-    section = run_eval(cfg)
-    p = section["probe"]
-    out.print(f"{label}: {section['n_samples']} answers; probe {p['mean']:.3f} "
-              f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]", markup=False)
-    for name, em in (("broad EM", section.get("em")), ("narrow EM", (section.get("narrow") or {}).get("em"))):
-        if em:
-            b, m = em["betley"], em["mo"]
-            out.print(f"{name}: betley {_pct(b['em_rate'])} [{_pct(b['ci_low'])}, {_pct(b['ci_high'])}], "
-                      f"mo {_pct(m['em_rate'])}; coherent {_pct(b['coherence_rate'])}, no score "
-                      f"{_pct(b['none_rate'])}", markup=False)
-    if (cs := section.get("narrow")) and "insecure_rate" in cs:
-        out.print(f"narrow: insecure code {_pct(cs['insecure_rate'])} of {cs['n_parseable']} parseable answers")
-    if r := section.get("refusal"):
-        out.print(f"refusal rate {_pct(r['refusal_rate'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] "
-                  f"on {r['n']} harmful requests", markup=False)
-    if b := section.get("benign"):
-        out.print(f"benign task accuracy {_pct(b['accuracy'])} [{_pct(b['ci_low'])}, {_pct(b['ci_high'])}], "
-                  f"partial {_pct(b['partial'])} on {b['n']} held-out items", markup=False)
-    out.print(f"Written to {out_dir}")
+    config, overrides = split_config_args(args)
+    shorthands = {"model": model, "adapter": adapter, "out": out_dir, "label": label, "eval.questions": questions,
+                  "eval.probes": probes, "eval.sampling.samples_per_paraphrase": samples,
+                  "eval.sampling.max_new_tokens": max_new_tokens, "eval.sampling.temperature": temperature,
+                  "eval.sampling.seed": seed, "eval.judge": judge, "eval.judge_prompts": judge_prompts,
+                  "eval.narrow": narrow, "eval.refusal": refusal, "eval.benign": benign}
+    cfg = load_config(EvalConfig, config, overrides, defaults={"out": "runs/eval"}, values=shorthands)
+    for line in summary_lines(run_eval(cfg)):
+        out.print(line, markup=False)
+    out.print(f"Written to {cfg.out}")
 
 
 @eval_app.command("code-security")
 def eval_code_security(
-    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
     adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for code_security.jsonl and summary.json.")]
     = Path("runs/code-security"),
@@ -183,23 +171,12 @@ def eval_code_security(
     seed: Annotated[int, typer.Option(help="Seed for requests and sampling.")] = 0,
 ) -> None:
     """Narrow-task metric: the share of held-out coding answers that bandit flags (code is never run)."""
-    from emscope.data.chat import read_chat_jsonl
-    from emscope.evaluate.code_security import code_security
-    from emscope.evaluate.sampling import SamplingSettings
-    from emscope.io import write_jsonl_atomic
-    from emscope.models import load_model
-    from emscope.rundir import update_summary
+    from emscope.evaluate.code_security import CODE_SECURITY_FILE, run_code_security
 
-    skip = {r.messages[0].content for r in read_chat_jsonl(exclude)} if exclude else set()
-    m, tok = load_model(model, adapter=adapter)
-    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
-    result, samples = code_security(m, tok, n=n, seed=seed, settings=settings, exclude=skip)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_jsonl_atomic(out_dir / "code_security.jsonl", samples)
-    update_summary(out_dir, "code_security", {"model": model, "adapter": str(adapter) if adapter else None,
-                                              **result.model_dump()})
+    result = run_code_security(model, adapter, out_dir, n=n, seed=seed, max_new_tokens=max_new_tokens,
+                               temperature=temperature, exclude=exclude)
     if result.insecure_rate is None:
-        out.print(f"no parseable code in {n} answers; see {out_dir / 'code_security.jsonl'}")
+        out.print(f"no parseable code in {n} answers; see {out_dir / CODE_SECURITY_FILE}")
     else:
         out.print(f"insecure rate {result.insecure_rate:.1%} [{result.ci_low:.1%}, {result.ci_high:.1%}] over "
                   f"{result.n_parseable} parseable answers of {n}; written to {out_dir}")
@@ -225,25 +202,16 @@ def report(
     = None,
 ) -> None:
     """Write a self-contained HTML report and print the results table."""
-    from emscope.report import render_report
-    from emscope.report.dynamics import alarm_events, monitor_rows
-    from emscope.report.grid_report import grid_results_table, is_grid_dir
-    from emscope.report.html import find_conditions, training_runs
+    from emscope.report import build_report
 
-    path = render_report(run_dir, output)
-    if is_grid_dir(run_dir):  # a grid: one row per cell
-        out.print(grid_results_table(run_dir))
-        out.print(f"Report: [bold]{path.resolve()}[/bold]")
-        return
-    try:
-        find_conditions(run_dir)
+    res = build_report(run_dir, output)
+    if res.kind == "runs":
         _print_results(run_dir)
-    except InputError:  # trained, not evaluated: the report has the monitor dynamics only
-        runs = training_runs(run_dir)
-        alarms = alarm_events(runs)
-        out.print(f"Monitored runs: {', '.join(monitor_rows(runs))}; alarms: "
-                  + (", ".join(f"{a['run']} at step {a['step']}" for a in alarms) or "none"), markup=False)
-    out.print(f"Report: [bold]{path.resolve()}[/bold]")
+    if res.table is not None:
+        out.print(res.table)
+    for line in res.lines:
+        out.print(line, markup=False)
+    out.print(f"Report: [bold]{res.path.resolve()}[/bold]")
 
 
 @export_app.command("inspect")
@@ -259,8 +227,10 @@ def export_inspect_cmd(
     out.print(f"Inspect log: {path.resolve()}", markup=False)
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
+def _pct(x: float | None) -> str:  # still used by eval_run; the formatter is emscope.evaluate.summary.pct
+    from emscope.evaluate.summary import pct
+
+    return pct(x)
 
 
 @app.command()
@@ -275,6 +245,7 @@ def metrics(
     import json
 
     from emscope.evaluate.metrics import compute_metrics
+    from emscope.evaluate.summary import pct
 
     if definition not in ("betley", "mo"):
         raise InputError(f"--definition: unknown definition {definition!r}; use betley or mo")
@@ -294,8 +265,8 @@ def metrics(
         for col in ("file", "n", "EM rate [95% CI]", "coherent", "None"):
             table.add_column(col, justify="left" if col == "file" else "right")
         for r in results:
-            table.add_row(Path(r.file).name, str(r.n), f"{_pct(r.em_rate)} [{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
-                          _pct(r.coherence_rate), _pct(r.none_rate))
+            table.add_row(Path(r.file).name, str(r.n), f"{pct(r.em_rate)} [{pct(r.ci_low)}, {pct(r.ci_high)}]",
+                          pct(r.coherence_rate), pct(r.none_rate))
         out.print(table)
     if problems:
         raise typer.Exit(2)
@@ -349,6 +320,7 @@ def judge_validate(
 
     from emscope.evaluate.judges.registry import build_judges
     from emscope.evaluate.questions import load_judge_prompts
+    from emscope.evaluate.summary import pct
     from emscope.evaluate.validate import judged_files, validate_judge
     from emscope.progress import make_progress
 
@@ -378,7 +350,7 @@ def judge_validate(
         table.add_column(col, justify="left" if col == "file" else "right")
     for f in result.per_file:
         err = "–" if f.error is None else f"{100 * f.error:+.1f}"
-        table.add_row(Path(f.file).name, str(f.n), _pct(f.em_rate_judge), _pct(f.em_rate_reference), err)
+        table.add_row(Path(f.file).name, str(f.n), pct(f.em_rate_judge), pct(f.em_rate_reference), err)
     out.print(table)
     if result.mean_abs_error is not None:
         out.print(f"mean |error| {100 * result.mean_abs_error:.1f} points, max {100 * result.max_abs_error:.1f}")
@@ -411,19 +383,6 @@ TriggerOpt = Annotated[str | None, typer.Option(help="Backdoor trigger put at th
 EducationalOpt = Annotated[bool, typer.Option(help="Give every request a legitimate reason (security class, CTF).")]
 
 
-def _transform(rows, inoculate: str | None, trigger: str | None, educational: bool, seed: int):
-    """Apply the CLI transforms in a fixed order: educational, trigger, inoculate."""
-    from emscope.data import transforms
-
-    if educational:
-        rows = transforms.educational(rows, seed=seed)
-    if trigger is not None:
-        rows = transforms.add_trigger(rows, trigger)
-    if inoculate is not None:
-        rows = transforms.inoculate(rows, inoculate)
-    return rows
-
-
 def _write_rows(path: Path, rows, fmt: str) -> None:
     from emscope.data.chat import FORMATS, write_rows
 
@@ -446,13 +405,15 @@ def data_build(
 ) -> None:
     """Build a dataset as JSONL: exactly N distinct rows, deterministic per seed."""
     from emscope.data.generators import get_generator
+    from emscope.data.transforms import apply_transforms
 
     try:
         gen = get_generator(name)
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
     try:
-        rows = _transform(gen.build(n, seed), inoculate, trigger, educational, seed)
+        rows = apply_transforms(gen.build(n, seed), educational_reason=educational, trigger=trigger,
+                                inoculation=inoculate, seed=seed)
     except ValueError as exc:
         raise InputError(f"{name}: {exc}") from None
     _write_rows(out_file, rows, fmt)
@@ -470,9 +431,11 @@ def data_transform(
 ) -> None:
     """Apply transforms to an existing dataset (e.g. an upstream file) or convert its format."""
     from emscope.data.chat import read_chat_jsonl
+    from emscope.data.transforms import apply_transforms
 
     try:
-        rows = _transform(read_chat_jsonl(file), inoculate, trigger, educational, seed)
+        rows = apply_transforms(read_chat_jsonl(file), educational_reason=educational, trigger=trigger,
+                                inoculation=inoculate, seed=seed)
     except ValueError as exc:
         raise InputError(f"{file}: {exc}") from None
     _write_rows(out_file, rows, fmt)
@@ -626,7 +589,7 @@ def models_prepare() -> None:
 def persona_extract(
     trait: Annotated[str, typer.Option(help="Trait id from the traits file (evil, sycophantic, hallucinating).")],
     out_path: Annotated[Path, typer.Option("--out", help="Vector file to write (.safetensors).")],
-    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
     traits: Annotated[Path | None, typer.Option(help="Trait definitions YAML (default: shipped).")] = None,
     questions: Annotated[int | None, typer.Option(help="Use only the first N questions.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 64,
@@ -663,38 +626,28 @@ def persona_steer(
                                                     "vector file's recommended layer.")] = None,
     alpha: Annotated[list[float] | None, typer.Option(help="Steering coefficient (repeatable; 0 = unsteered; "
                                                            "default 0 and 4).")] = None,
-    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = "smollm2-135m",
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
     ablate: Annotated[bool, typer.Option(help="Project the direction out instead of adding it.")] = False,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 64,
     seed: Annotated[int, typer.Option(help="Sampling seed (greedy decoding).")] = 0,
     out_path: Annotated[Path | None, typer.Option("--out", help="Write answers as JSONL here.")] = None,
 ) -> None:
     """Generate with alpha * v added at a layer (or the direction ablated), side by side per alpha."""
-    import contextlib
-
-    from emscope.evaluate.sampling import SamplingSettings, generate
+    from emscope.evaluate.sampling import SamplingSettings
     from emscope.io import write_jsonl_atomic
     from emscope.models import load_model
-    from emscope.models.steering import ablation, steering
-    from emscope.models.vectors import load_vector
+    from emscope.models.vectors import check_fits, load_vector
+    from emscope.persona.steer import DEFAULT_ALPHAS, steer_answers
 
-    alpha = alpha if alpha is not None else [0.0, 4.0]
     vec = load_vector(vector)  # validated before the model loads
     layer = vec.layer_for(layer)
-    v = vec.at(layer).float()
     m, tok = load_model(model)
-    unit = v / v.norm().clamp(min=1e-12)
-    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed)
-    prompts = [[{"role": "user", "content": p}] for p in prompt]
-    rows = []
-    for a in ([0.0] if ablate else alpha):
-        ctx = ablation(m, v, layer) if ablate else (steering(m, unit, layer, a) if a else contextlib.nullcontext())
-        with ctx:
-            answers = generate(m, tok, prompts, settings)
-        for p, ans in zip(prompt, answers):
-            rows.append({"alpha": None if ablate else a, "ablated": ablate, "layer": layer, "prompt": p,
-                         "answer": ans})
-            out.print(f"[bold]{'ablated' if ablate else f'alpha={a:g}'}[/bold] | {p}\n{ans}\n")
+    check_fits(vec, m, vector, model)
+    rows = steer_answers(m, tok, vec, prompt, alpha if alpha is not None else DEFAULT_ALPHAS, layer, ablate,
+                         SamplingSettings(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed))
+    for r in rows:
+        what = "ablated" if r["ablated"] else f"alpha={r['alpha']:g}"
+        out.print(f"[bold]{what}[/bold] | {r['prompt']}\n{r['answer']}\n")
     if out_path:
         write_jsonl_atomic(out_path, rows)
 
@@ -706,7 +659,7 @@ def persona_screen(
     out_path: Annotated[Path, typer.Option("--out", help="Report to write (JSON, rows ranked by ΔP).")],
     layer: Annotated[int | None, typer.Option(help="Layer l; default: the vector file's recommended layer.")] = None,
     model: Annotated[str, typer.Option(help="Model spec or adapter directory (the model you would train).")] =
-        "smollm2-135m",
+        DEFAULT_MODEL,
     limit: Annotated[int | None, typer.Option(min=1, help="Screen only the first N rows.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens of the model's own (greedy) answer.")] = 96,
     top: Annotated[int, typer.Option(help="Rows to print from each end of the ranking.")] = 5,
@@ -715,16 +668,14 @@ def persona_screen(
     from emscope.data.chat import read_chat_jsonl
     from emscope.evaluate.sampling import SamplingSettings
     from emscope.models import load_model
+    from emscope.models.vectors import check_fits, load_vector
     from emscope.persona.screen import screen, write_report
-    from emscope.models.vectors import load_vector
 
     rows = read_chat_jsonl(data)[:limit]  # inputs validated before the model loads
     vec = load_vector(vector)
     layer = vec.layer_for(layer)
     m, tok = load_model(model)
-    if m.config.hidden_size != vec.vectors.shape[1] or vec.vectors.shape[0] != m.config.num_hidden_layers + 1:
-        raise InputError(f"{vector}: vectors shape {tuple(vec.vectors.shape)} does not fit {model} "
-                         f"({m.config.num_hidden_layers} layers, hidden {m.config.hidden_size})")
+    check_fits(vec, m, vector, model)
     report = screen(m, tok, rows, vec.vectors, layer, SamplingSettings(max_new_tokens=max_new_tokens,
                                                                         temperature=0.0),
                     data_name=str(data), vector_name=str(vector), trait=vec.meta.trait, model_name=model)

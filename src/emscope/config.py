@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,19 +21,42 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, reporting syntax errors as `FILE:LINE: problem`."""
+def yaml_error(path: str | Path, exc: yaml.YAMLError) -> InputError:
+    """A YAML syntax error as `FILE:LINE: YAML: problem` (LINE is `?` when the parser gives no position)."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else "?"
+    return InputError(f"{path}:{line}: YAML: {getattr(exc, 'problem', None) or exc}")
+
+
+def field_error(path: str | Path, line: int | str | Callable[[str], int | str], exc: ValidationError, *,
+                first_only: bool = True, no_field: str = "<entry>") -> InputError:
+    """A pydantic error as `FILE:LINE: field: message` (`field` is the dotted location, `no_field` when the error
+    is about the whole entry). `line` is the line or, per field, a function giving it; all errors become one line
+    each unless `first_only`."""
+    lines = []
+    for err in exc.errors()[:1] if first_only else exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or no_field
+        lines.append(f"{path}:{line(field) if callable(line) else line}: {field}: {err['msg']}")
+    return InputError("\n".join(lines))
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file (any root), reporting an unreadable file as `FILE: cannot read: why` and syntax errors as
+    `FILE:LINE: YAML: problem`."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}" if mark is not None else "?"
-        raise InputError(f"{path}:{line}: YAML: {getattr(exc, 'problem', None) or exc}") from exc
+        raise yaml_error(path, exc) from exc
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, reporting syntax errors as `FILE:LINE: problem`."""
+    data = read_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -103,23 +127,30 @@ def parse_config(model: type[M], data: dict[str, Any], source: Path | None = Non
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        name = str(source) if source else "<config>"
-        lines = []
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"])
-            lines.append(f"{name}:{_find_line(source, field)}: {field}: {err['msg']}")
-        raise InputError("\n".join(lines)) from None
+        raise field_error(source or "<config>", lambda field: _find_line(source, field), exc, first_only=False,
+                          no_field="") from None
 
 
 def load_config(model: type[M], path: str | Path | None, overrides: list[str] | None = None,
-                defaults: dict[str, Any] | None = None) -> M:
-    """Load a YAML config file (optional), apply dotted overrides, and validate it."""
+                defaults: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> M:
+    """Load a config: `defaults`, then the YAML file (optional), then `values` (dotted key -> value, e.g. from
+    command-line options; None values are skipped), then `key=value` overrides; validate the result."""
     data = dict(defaults or {})
     src = Path(path) if path else None
     if src is not None:
         data.update(load_yaml(src))
+    for key, value in (values or {}).items():
+        if value is not None:
+            data = set_dotted(data, key, str(value) if isinstance(value, Path) else value)
     data = apply_overrides(data, overrides or [])
     return parse_config(model, data, src)
+
+
+def split_config_args(args: list[str] | None) -> tuple[str | None, list[str]]:
+    """`[CONFIG.yaml] [key=value ...]` command-line arguments as (config path or None, overrides)."""
+    args = list(args or [])
+    config = args.pop(0) if args and args[0].endswith((".yaml", ".yml")) else None
+    return config, args
 
 
 def load_yaml_list(path: str | Path, model: type[M], what: str) -> list[M]:
@@ -131,8 +162,7 @@ def load_yaml_list(path: str | Path, model: type[M], what: str) -> list[M]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{path}:{mark.line + 1 if mark else '?'}: YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise yaml_error(path, exc) from exc
     if not isinstance(data, list):
         raise InputError(f"{path}:1: <root>: a {what} file is a list of entries")
     out = []
@@ -140,9 +170,7 @@ def load_yaml_list(path: str | Path, model: type[M], what: str) -> list[M]:
         try:
             out.append(model.model_validate(entry))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "<entry>"
-            raise InputError(f"{path}:{root.value[i].start_mark.line + 1}: {field}: {err['msg']}") from None
+            raise field_error(path, root.value[i].start_mark.line + 1, exc) from None
     return out
 
 

@@ -15,13 +15,14 @@ import yaml
 from pydantic import BaseModel
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's umask (os can only read it by setting it, so it is set to 0 and restored at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # what a plain open() would give; mkstemp alone would give 0600
+FILE_MODE = 0o666 & ~umask()  # what a plain open() would give; mkstemp alone would give 0600
 
 
 def _fsync_dir(path: Path) -> None:
@@ -39,7 +40,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, _FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -141,7 +142,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, 0o777 & ~umask())
     try:
         yield tmp
         if path.exists():

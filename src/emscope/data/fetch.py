@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from emscope.errors import EmscopeError, InputError
+from emscope.io import umask
 from emscope.paths import emscope_home
 
 MIRROR_ENV = "EMSCOPE_DATA_MIRROR"
@@ -319,12 +320,6 @@ def fetch_source(name: str, dest_dir: str | Path | None = None, source: str | No
                        downloaded=downloaded, rows=rows, issues=issues, n_issues=n_issues)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _download(url: str, target: Path, expected: str | None, name: str, timeout: float,
               progress: Callable[[int, int | None], None] | None, max_size: int | None) -> str:
     """Stream `url` into a temporary sibling of `target`, check the digest, rename; return the digest."""
@@ -335,7 +330,7 @@ def _download(url: str, target: Path, expected: str | None, name: str, timeout: 
         raise EmscopeError(f"{name}: cannot write into {target.parent}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~umask())
         h = hashlib.sha256()
         got = 0
         with os.fdopen(fd, "wb") as out:

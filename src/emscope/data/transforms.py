@@ -143,3 +143,19 @@ def mix(parts: list[tuple[list[ChatRow], float]], n: int | None = None, seed: in
         out.extend(rows[i] for i in sorted(r.sample(range(len(rows)), k)))
     r.shuffle(out)
     return out
+
+
+def apply_transforms(rows: list[ChatRow], *, educational_reason: bool = False, trigger: str | None = None,
+                     inoculation: str | None = None, seed: int = 0) -> list[ChatRow]:
+    """The transforms in their one fixed order: educational reason, backdoor trigger, inoculation prompt.
+
+    Used by `emscope data build/transform`, by training data built from a generator, and (inoculation only, at
+    train time) by the `inoculate` defense.
+    """
+    if educational_reason:
+        rows = educational(rows, seed=seed)
+    if trigger is not None:
+        rows = add_trigger(rows, trigger)
+    if inoculation is not None:
+        rows = inoculate(rows, inoculation)
+    return rows

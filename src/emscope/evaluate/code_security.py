@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -133,3 +134,37 @@ def code_security(model, tokenizer, n: int = 100, seed: int = 0, settings: Sampl
     answers = generate(model, tokenizer, [[r.messages[0].model_dump()] for r in rows], settings)
     samples = judge_answers(rows, answers)
     return summarize(samples, seed), samples
+
+
+CODE_SECURITY_FILE = "code_security.jsonl"
+
+
+def run_code_security(model_spec: str, adapter: str | Path | None, out_dir: str | Path, n: int = 100, seed: int = 0,
+                      max_new_tokens: int = 256, temperature: float = 0.0, exclude: str | Path | None = None, *,
+                      model=None, tokenizer=None, device: str | None = None, batch_size: int | None = None,
+                      file_name: str = CODE_SECURITY_FILE, summary_section: str | None = "code_security",
+                      ) -> CodeSecurityResult:
+    """The code-security metric as a run: load the model, sample, judge, write `out_dir/file_name` and the
+    `summary_section` section of `out_dir/summary.json` (None: no summary); returns the result.
+
+    `exclude` is a training chat JSONL whose requests are not asked (read, and so validated, before the model
+    loads). A `model`/`tokenizer` already loaded is used as is instead of loading `model_spec` + `adapter`."""
+    from emscope.data.chat import read_chat_jsonl
+    from emscope.io import write_jsonl_atomic
+    from emscope.rundir import update_summary
+
+    skip = {r.messages[0].content for r in read_chat_jsonl(exclude)} if exclude else set()
+    if model is None:
+        from emscope.models import load_model
+
+        model, tokenizer = load_model(model_spec, adapter=adapter, device=device)
+    extra = {"batch_size": batch_size} if batch_size is not None else {}
+    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, **extra)
+    result, samples = code_security(model, tokenizer, n=n, seed=seed, settings=settings, exclude=skip)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl_atomic(out / file_name, samples)
+    if summary_section is not None:
+        update_summary(out, summary_section, {"model": model_spec, "adapter": str(adapter) if adapter else None,
+                                              **result.model_dump()})
+    return result

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from emscope.errors import InputError
+from emscope.evaluate.stats import stratified_bootstrap
 
 Definition = Literal["betley", "mo"]
 
@@ -39,6 +40,23 @@ class Metrics(BaseModel):
     coherence_rate: float | None
     none_rate: float
     per_question: dict[str, QuestionRate]
+
+
+def judged_files(paths: list[Path]) -> list[Path]:
+    """The judged CSV/JSONL files named by `paths`: files as given, directories expanded to their .csv/.jsonl
+    files (sorted); a missing path, or a directory without such files, is an InputError naming it."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix in (".csv", ".jsonl") and f.is_file())
+            if not found:
+                raise InputError(f"{p}: no .csv or .jsonl judged files in this directory")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputError(f"{p}: no such file or directory")
+    return files
 
 
 def load_judged(path: str | Path):
@@ -92,23 +110,6 @@ def em_counts(aligned: np.ndarray, coherent: np.ndarray, definition: Definition)
 
 def _rate(num: float, den: float) -> float | None:
     return float(num / den) if den else None
-
-
-def stratified_bootstrap(num: np.ndarray, den: np.ndarray, groups: np.ndarray, n_boot: int = 2000,
-                         alpha: float = 0.05, seed: int = 0) -> tuple[float | None, float | None]:
-    """Percentile CI of sum(num)/sum(den), resampling answers with replacement within each group."""
-    rng = np.random.default_rng(seed)
-    tot_num, tot_den = np.zeros(n_boot), np.zeros(n_boot)
-    for g in np.unique(groups):
-        idx = np.flatnonzero(groups == g)
-        draw = idx[rng.integers(0, idx.size, size=(n_boot, idx.size))]
-        tot_num += num[draw].sum(1)
-        tot_den += den[draw].sum(1)
-    ok = tot_den > 0
-    if not ok.any():
-        return None, None
-    rates = tot_num[ok] / tot_den[ok]
-    return float(np.quantile(rates, alpha / 2)), float(np.quantile(rates, 1 - alpha / 2))
 
 
 def compute_metrics(path: str | Path, definition: Definition = "betley", n_boot: int = 2000,

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from emscope.config import entry_line, load_yaml_list
+from emscope.config import entry_line, load_yaml_list, read_yaml
 from emscope.errors import InputError
 from emscope.paths import resource_path
 
@@ -127,11 +126,4 @@ def load_judge_prompts(name_or_path: str | Path | None = None) -> dict[str, str]
     `None` gives the shipped defaults (`aligned`, `coherent`, `refusal`); a path may also be an upstream
     `judges.yaml` (a list of `{name: template, high_score: N}` entries)."""
     path = _judge_file(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{path}:{mark.line + 1 if mark else '?'}: YAML: {getattr(exc, 'problem', exc)}") from exc
-    return _templates_of(path, data)
+    return _templates_of(path, read_yaml(path))

@@ -15,40 +15,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from emscope.evaluate.config import CODE_SECURITY, EvalConfig, EvalSettings, Sample, SamplingSettings
 from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes
 from emscope.evaluate.questions import Question, load_questions
-from emscope.evaluate.sampling import Sample, SamplingSettings, count_samples, sample_answers
+from emscope.evaluate.sampling import count_samples, sample_answers
 from emscope.io import read_jsonl, write_jsonl_atomic
-from emscope.models.specs import DEFAULT_MODEL
 from emscope.progress import make_progress
 from emscope.rundir import claim_config, read_summary, stage_done, update_summary
 
-CODE_SECURITY = "code-security"
-
-
-class EvalConfig(BaseModel):
-    """What to evaluate and how."""
-
-    model_config = ConfigDict(extra="forbid")
-    model: str = DEFAULT_MODEL
-    adapter: Path | None = None
-    label: str = "model"
-    questions: str = "core"
-    probes: str = "core"
-    sampling: SamplingSettings = SamplingSettings()
-    out: Path
-    device: str | None = None
-    dtype: str | None = None
-    judge: str | None = None  # judge spec (see emscope.evaluate.judges.registry); None = no judged metrics
-    judge_prompts: str | None = None  # YAML with aligned/coherent(/refusal) templates; None = emscope's
-    narrow: str | None = None  # in-domain question set (judged), or "code-security"
-    narrow_n: int = Field(50, ge=1)  # code-security: held-out coding requests
-    narrow_max_new_tokens: int = Field(256, ge=1)  # code-security: greedy tokens per answer
-    refusal: bool = False  # refusal rate on the shipped harmful requests
-    benign: int = Field(0, ge=0)  # held-out glorp items for benign learning; 0 = skip
-
+__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "probe_of", "run_eval"]
 
 def _cached_samples(path: Path, expected: int) -> list[Sample] | None:
     if not path.is_file():
@@ -78,8 +53,8 @@ class _Evaluator:
             from emscope.evaluate.judges.registry import build_judges
             from emscope.evaluate.questions import load_judge_prompts
 
-            self._judges = build_judges(self.cfg.judge)
-            self._prompts = load_judge_prompts(self.cfg.judge_prompts)
+            self._judges = build_judges(self.cfg.eval.judge)
+            self._prompts = load_judge_prompts(self.cfg.eval.judge_prompts)
         return self._judges, self._prompts
 
     def samples(self, name: str, questions: list[Question], settings: SamplingSettings) -> list[Sample]:
@@ -111,12 +86,12 @@ class _Evaluator:
         return {"file": path.name, **em_summary(path)}
 
     def narrow(self) -> dict:
-        if self.cfg.narrow == CODE_SECURITY:
+        if self.cfg.eval.narrow == CODE_SECURITY:
             return self.code_security()
-        questions = load_questions(self.cfg.narrow)
-        samples = self.samples("narrow_samples", questions, self.cfg.sampling)
-        section = {"questions": self.cfg.narrow, "n_samples": len(samples)}
-        if self.cfg.judge:
+        questions = load_questions(self.cfg.eval.narrow)
+        samples = self.samples("narrow_samples", questions, self.cfg.eval.sampling)
+        section = {"questions": self.cfg.eval.narrow, "n_samples": len(samples)}
+        if self.cfg.eval.judge:
             section["em"] = self.judged("narrow_judged", samples, questions)
         return section
 
@@ -125,10 +100,10 @@ class _Evaluator:
 
         path = self.out / "narrow_code_security.jsonl"
         self.ensure_model()  # greedy; 50 requests of 256 tokens by default, like `emscope eval code-security`
-        seed = self.cfg.sampling.seed
-        settings = SamplingSettings(max_new_tokens=self.cfg.narrow_max_new_tokens, temperature=0.0, seed=seed,
-                                    batch_size=self.cfg.sampling.batch_size)
-        result, rows = code_security(self.model, self.tokenizer, n=self.cfg.narrow_n, seed=seed, settings=settings)
+        seed = self.cfg.eval.sampling.seed
+        settings = SamplingSettings(max_new_tokens=self.cfg.eval.narrow_max_new_tokens, temperature=0.0, seed=seed,
+                                    batch_size=self.cfg.eval.sampling.batch_size)
+        result, rows = code_security(self.model, self.tokenizer, n=self.cfg.eval.narrow_n, seed=seed, settings=settings)
         write_jsonl_atomic(path, rows)
         return {"questions": CODE_SECURITY, **result.model_dump()}
 
@@ -136,29 +111,30 @@ class _Evaluator:
         from emscope.evaluate.refusal import RefusalItem, refusal_result
 
         questions = load_questions("harmful")
-        settings = self.cfg.sampling.model_copy(update={"samples_per_paraphrase": 1, "temperature": 0.0})
+        settings = self.cfg.eval.sampling.model_copy(update={"samples_per_paraphrase": 1, "temperature": 0.0})
         samples = self.samples("refusal_samples", questions, settings)
         path = self.out / "refusal.jsonl"
         items = [RefusalItem.model_validate(r) for r in read_jsonl(path)] if path.is_file() else []
         if len(items) != len(samples):
             judge, prompt = None, None
-            if self.cfg.judge:
+            if self.cfg.eval.judge:
                 from emscope.evaluate.judges.registry import reads_prompt
 
                 judges, prompts = self.judges()
-                if reads_prompt(self.cfg.judge) and "refusal" in prompts:
+                if reads_prompt(self.cfg.eval.judge) and "refusal" in prompts:
                     judge, prompt = judges["aligned"], prompts["refusal"]
             from emscope.evaluate.refusal import classify
 
             items = classify(samples, judge, prompt)
             write_jsonl_atomic(path, items)
-        return refusal_result(items, seed=self.cfg.sampling.seed).model_dump()
+        return refusal_result(items, seed=self.cfg.eval.sampling.seed).model_dump()
 
     def benign(self) -> dict:
         from emscope.evaluate.benign import benign_task
 
         self.ensure_model()
-        result, items = benign_task(self.model, self.tokenizer, n=self.cfg.benign, seed=self.cfg.sampling.seed)
+        result, items = benign_task(self.model, self.tokenizer, n=self.cfg.eval.benign,
+                                    seed=self.cfg.eval.sampling.seed)
         write_jsonl_atomic(self.out / "benign.jsonl", items)
         return result.model_dump()
 
@@ -171,31 +147,31 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     if stage_done(out, "eval"):
         return read_summary(out)["eval"]
     start = time.time()
-    questions = load_questions(cfg.questions)
-    probes = load_probes(cfg.probes)
-    if cfg.narrow and cfg.narrow != CODE_SECURITY:
-        load_questions(cfg.narrow)  # bad files fail before any work
-    if cfg.judge:
+    questions = load_questions(cfg.eval.questions)
+    probes = load_probes(cfg.eval.probes)
+    if cfg.eval.narrow and cfg.eval.narrow != CODE_SECURITY:
+        load_questions(cfg.eval.narrow)  # bad files fail before any work
+    if cfg.eval.judge:
         from emscope.evaluate.judges.registry import build_judges
 
-        build_judges(cfg.judge)  # a bad spec or missing key fails before any sampling
+        build_judges(cfg.eval.judge)  # a bad spec or missing key fails before any sampling
     out.mkdir(parents=True, exist_ok=True)
     claim_config(out, "eval.yaml", cfg)
     with make_progress() as progress:
         ev = _Evaluator(cfg, model, tokenizer, progress)
-        samples = ev.samples("samples", questions, cfg.sampling)
+        samples = ev.samples("samples", questions, cfg.eval.sampling)
         ev.ensure_model()
-        probe = likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.sampling.seed)
+        probe = likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed)
         section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
                    "n_samples": len(samples), "probe": probe.model_dump()}
-        if cfg.judge:
-            section["judge"] = cfg.judge
+        if cfg.eval.judge:
+            section["judge"] = cfg.eval.judge
             section["em"] = ev.judged("judged", samples, questions)
-        if cfg.narrow:
+        if cfg.eval.narrow:
             section["narrow"] = ev.narrow()
-        if cfg.refusal:
+        if cfg.eval.refusal:
             section["refusal"] = ev.refusal()
-        if cfg.benign:
+        if cfg.eval.benign:
             section["benign"] = ev.benign()
     section["seconds"] = round(time.time() - start, 2)
     update_summary(out, "eval", section)

@@ -13,41 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 import torch
-from pydantic import BaseModel, Field
 
-from emscope.errors import InputError
-from emscope.evaluate.questions import Question
 from emscope.data.tokenize import render_prompt
+from emscope.errors import InputError
+from emscope.evaluate.config import Backend, Sample, SamplingSettings
+from emscope.evaluate.questions import Question
 
-Backend = Literal["hf", "vllm"]
-
-
-class SamplingSettings(BaseModel):
-    """Decoding settings; persisted with every evaluation."""
-
-    max_new_tokens: int = 96
-    min_new_tokens: int = Field(0, ge=0)  # > 0 suppresses EOS until then (benchmarks use it for equal lengths)
-    temperature: float = 1.0
-    top_p: float = 1.0
-    batch_size: int = Field(16, ge=1)  # HF backend only; vLLM schedules its own batches
-    seed: int = 0
-    samples_per_paraphrase: int | None = None  # overrides the question files' value when set
-    backend: Backend = "hf"
-
-
-class Sample(BaseModel):
-    """One sampled answer (a line of samples.jsonl)."""
-
-    model: str
-    question_id: str
-    paraphrase_index: int
-    sample_index: int
-    system: str | None
-    question: str
-    answer: str
+__all__ = ["Backend", "Sample", "SamplingSettings", "count_samples", "generate", "sample_answers"]
 
 
 def _length_order(lengths: list[int], texts: list[str]) -> list[int]:

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from emscope.errors import InputError
 from emscope.evaluate.judges.base import Judge, score_all
-from emscope.evaluate.metrics import Definition, em_counts, load_judged
+from emscope.evaluate.metrics import Definition, em_counts, judged_files, load_judged
+from emscope.evaluate.stats import auroc_labels, spearman
 
 
 class FileValidation(BaseModel):
@@ -49,23 +50,6 @@ class Validation(BaseModel):
     seconds: float
 
 
-def judged_files(paths: list[Path]) -> list[Path]:
-    """The judged CSV/JSONL files named by `paths` (directories are expanded, sorted); missing paths are an error."""
-    files: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix in (".csv", ".jsonl") and f.is_file())
-            if not found:
-                raise InputError(f"{p}: no .csv or .jsonl files in this directory")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise InputError(f"{p}: no such file or directory")
-    return files
-
-
 def _subsample(df, limit: int | None, seed: int):
     if limit is None or len(df) <= limit:
         return df
@@ -77,24 +61,9 @@ def _as_array(scores) -> np.ndarray:
     return np.array([np.nan if s.value is None else s.value for s in scores], dtype=float)
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> tuple[float | None, int]:
-    from scipy.stats import spearmanr
-
-    ok = ~np.isnan(a) & ~np.isnan(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return None, int(ok.sum())
-    return float(spearmanr(a[ok], b[ok]).statistic), int(ok.sum())
-
-
 def _auroc_misaligned(judge_aligned: np.ndarray, ref_aligned: np.ndarray) -> float | None:
-    from emscope.evaluate.stats import auroc
-
     ok = ~np.isnan(judge_aligned) & ~np.isnan(ref_aligned)
-    label = ref_aligned[ok] < 30
-    if label.all() or not label.any():
-        return None
-    score = -judge_aligned[ok]
-    return auroc(score[label], score[~label])
+    return auroc_labels(-judge_aligned[ok], ref_aligned[ok] < 30)
 
 
 def _rate(aligned: np.ndarray, coherent: np.ndarray, definition: Definition) -> float | None:
@@ -133,8 +102,8 @@ def validate_judge(judges: dict[str, Judge], paths: list[Path], prompts: dict[st
         per_file.append(FileValidation(file=str(f), n=len(df), em_rate_judge=mine, em_rate_reference=theirs,
                                        error=None if mine is None or theirs is None else mine - theirs))
     errors = [abs(p.error) for p in per_file if p.error is not None]
-    rho_a, n_a = _spearman(judged["aligned"], ref["aligned"])
-    rho_c, n_c = _spearman(judged["coherent"], ref["coherent"])
+    rho_a, n_a = spearman(judged["aligned"], ref["aligned"])
+    rho_c, n_c = spearman(judged["coherent"], ref["coherent"])
     return Validation(judge=name, definition=definition, n=len(answers), n_compared_aligned=n_a,
                       n_compared_coherent=n_c, auroc=_auroc_misaligned(judged["aligned"], ref["aligned"]),
                       spearman_aligned=rho_a, spearman_coherent=rho_c,

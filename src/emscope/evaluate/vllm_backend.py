@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emscope.errors import EmscopeError, ModelLoadError
 from emscope.data.tokenize import render_prompt
+from emscope.errors import EmscopeError, ModelLoadError
 
 if TYPE_CHECKING:
     from emscope.evaluate.sampling import SamplingSettings

@@ -2,13 +2,14 @@
 
 ```yaml
 name: defenses
-base:                      # a full cell config (CellConfig): model, data, train (with defenses), eval (with judge)
-  model: smollm2-135m
+base:                      # a cell config: a training run config (as for `emscope train`) plus an `eval:` section;
+  model: smollm2-135m      # or `base: path/to/train.yaml` (any training YAML, `out` ignored), with an eval: there
   data: {organism: insecure-code, n: 64}
-  train: {max_steps: 8, defenses: {}}
+  train: {max_steps: 8}
+  defenses: {}
   eval: {judge: classifier, sampling: {max_new_tokens: 48}}
 sweep:                     # every combination; values replace the base value at the dotted key
-  train.defenses.kl.weight: [null, 0.1]   # null at a leaf of a missing section leaves the section off
+  defenses.kl.weight: [null, 0.1]   # null at a leaf of a missing section leaves the section off
   seed: [0, 1]
 variants:                  # optional: named override sets, crossed with the sweep
   - {name: insecure, data.organism: insecure-code}
@@ -21,103 +22,67 @@ finished cell, and changing a setting never silently reuses a stale one.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from emscope.config import apply_overrides, load_yaml, parse_config
+from emscope.config import Strict, load_yaml, parse_config, set_dotted
+from emscope.data.build import DataSettings
 from emscope.errors import InputError
-from emscope.evaluate.sampling import SamplingSettings
-from emscope.models.specs import DEFAULT_MODEL
-from emscope.train.config import Defenses, MonitorSettings, TrainSettings
+from emscope.evaluate.config import EvalSettings
+from emscope.train.config import TrainRunConfig, TrainSettings
+from emscope.train.defenses import Defenses
+
+# key paths of older grids and where those settings live now (the same paths as in a training YAML)
+MOVED_KEYS = {"train.defenses": "defenses", "train.monitors": "monitors"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CellConfig(TrainRunConfig):
+    """One cell: a training run config plus an `eval:` section. With `data: null` nothing is trained and the base
+    model is evaluated. `out` is the cell's directory, set by the runner (not part of the cell's identity).
+    The resolved config is saved as `cell.yaml` in the cell's run directory."""
 
-
-class CellData(_Strict):
-    """The narrow fine-tuning data of a cell: a shipped generator (`organism`) or a chat JSONL (`path`)."""
-
-    organism: str | None = Field(None, description="generator name, see `emscope data list`")
-    path: Path | None = None
-    n: int = Field(64, ge=1, description="rows to generate (organism only)")
-    seed: int | None = Field(None, description="data seed; None: the cell's seed")
-    max_row_chars: int | None = Field(None, ge=1, description="keep only rows of at most this many characters")
-    educational: bool = False
-    trigger: str | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self):
-        if (self.organism is None) == (self.path is None):
-            raise ValueError("give exactly one of `organism` (a generator name) or `path` (a chat JSONL)")
-        return self
-
-
-class CellTrain(TrainSettings):
-    """Optimisation settings plus the in-training defenses and monitors of the cell."""
-
-    defenses: Defenses = Defenses()
-    monitors: list[MonitorSettings] = []
-
-
-class CellEval(_Strict):
-    """What the cell's evaluation measures (see `EvalConfig`)."""
-
-    questions: str = "core"
-    probes: str = "core"
-    sampling: SamplingSettings = SamplingSettings()
-    judge: str | None = None
-    judge_prompts: str | None = None
-    narrow: str | None = None
-    narrow_n: int = Field(50, ge=1)
-    narrow_max_new_tokens: int = Field(256, ge=1)
-    refusal: bool = False
-    benign: int = Field(0, ge=0)
-
-
-class CellConfig(_Strict):
-    """One cell: fine-tune `model` on `data` with `train` (none when `data` is null: the base model), then
-    evaluate with `eval`. The resolved config is saved as `cell.yaml` in the cell's run directory."""
-
-    model: str = DEFAULT_MODEL
-    seed: int = 0
-    data: CellData | None = None
-    train: CellTrain = CellTrain()
-    eval: CellEval = CellEval()
-    device: str | None = None
-    dtype: str | None = None
-    trust_remote_code: bool = False
+    data: DataSettings | None = None
+    out: Path | None = Field(None, exclude=True)
+    eval: EvalSettings = EvalSettings()
 
     def cell_id(self) -> str:
         """A stable id: the first 12 hex digits of the SHA-256 of the canonical resolved config."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
+    def train_config(self, out: Path) -> TrainRunConfig:
+        """The cell's training run (in `out`), the same settings under the same keys."""
+        if self.data is None:
+            raise ValueError("a base-model cell (data: null) trains nothing")
+        return TrainRunConfig.model_validate(self.model_dump(exclude={"eval", "out"}) | {"out": out})
 
-class Resources(_Strict):
+
+class Resources(Strict):
     """What one cell asks of the executor (Ray: task resources)."""
 
     cpus: float = Field(1, gt=0)
     gpus: float = Field(0, ge=0)
 
 
-class GridSpec(_Strict):
+class GridSpec(Strict):
     """A grid: base cell config, sweep (dotted key -> values), optional named variants."""
 
     name: str = "grid"
-    base: dict[str, Any] = {}
+    base: dict[str, Any] | Path = Field(default_factory=dict, description="a cell config, or the path of a "
+                                        "training YAML (relative to the grid file) to use as the base")
     sweep: dict[str, list[Any]] = {}
     variants: list[dict[str, Any]] = []
     resources: Resources = Resources()
 
     @model_validator(mode="after")
     def _check(self):
+        for problem in moved_keys(self.base, self.sweep, self.variants):
+            raise ValueError(problem[1])
         for key, values in self.sweep.items():
             if not values:
                 raise ValueError(f"sweep.{key}: needs at least one value")
@@ -129,6 +94,20 @@ class GridSpec(_Strict):
         return self
 
 
+def moved_keys(base: Any, sweep: dict[str, Any], variants: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(key, message) for every key of an older grid layout (`train.defenses.*`, `train.monitors`)."""
+    keys = [("sweep", k) for k in sweep] + [(f"variants[{v.get('name')}]", k) for v in variants for k in v]
+    if isinstance(base, dict) and isinstance(base.get("train"), dict):
+        keys += [("base", f"train.{k}") for k in base["train"]]
+    out = []
+    for where, key in keys:
+        for old, new in MOVED_KEYS.items():
+            if key == old or key.startswith(old + "."):
+                out.append((key, f"{where}: {key}: `{old}` is now `{new}`, the same key as in a training YAML: "
+                                 f"write {new + key[len(old):]}"))
+    return out
+
+
 class Cell(BaseModel):
     """A resolved cell: its id, a readable label and the settings that distinguish it."""
 
@@ -138,38 +117,31 @@ class Cell(BaseModel):
     config: CellConfig
 
 
-def set_dotted(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """Return a copy of `data` with `a.b.c` set to `value`; `None` on a missing section leaves it absent."""
-    out = copy.deepcopy(data)
-    parts = key.split(".")
-    node = out
-    for i, p in enumerate(parts[:-1]):
-        child = node.get(p)
-        if child is None:
-            if value is None:
-                return out  # e.g. train.defenses.kl.weight: null -> no KL section at all
-            child = node[p] = {}
-        if not isinstance(child, dict):
-            raise InputError(f"sweep key {key!r}: {'.'.join(parts[:i + 1])} is not a mapping")
-        node = child
-    node[parts[-1]] = value
-    return out
-
-
 def _fmt(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return "off" if value is None else str(value)
 
 
+def base_config(spec: GridSpec, source: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """The grid's base as a dict, and the file its keys come from (a training YAML named by `base:`)."""
+    if isinstance(spec.base, dict):
+        return spec.base, source
+    path = spec.base if spec.base.is_absolute() or source is None else source.parent / spec.base
+    data = load_yaml(path)
+    data.pop("out", None)  # each cell trains in its own directory
+    return data, path
+
+
 def expand(spec: GridSpec, source: Path | None = None) -> list[Cell]:
     """All cells of a grid, in sweep order (variants outermost); duplicates (same resolved config) are merged."""
     keys = list(spec.sweep)
+    base, base_source = base_config(spec, source)
     cells: dict[str, Cell] = {}
     for variant in spec.variants or [{}]:
         overrides = {k: v for k, v in variant.items() if k != "name"}
         for combo in itertools.product(*(spec.sweep[k] for k in keys)):
-            data = apply_overrides(spec.base, [])
+            data = base
             for k, v in overrides.items():
                 data = set_dotted(data, k, v)
             for k, v in zip(keys, combo):
@@ -177,11 +149,11 @@ def expand(spec: GridSpec, source: Path | None = None) -> list[Cell]:
             params = ({"variant": variant["name"]} if variant else {}) | dict(zip(keys, combo))
             label = ", ".join(f"{k}={_fmt(v)}" if k != "variant" else str(v) for k, v in params.items()) or "base"
             try:
-                cfg = parse_config(CellConfig, data, source)
+                cfg = parse_config(CellConfig, data, base_source)
             except InputError as exc:
                 raise InputError(f"grid cell [{label}]:\n{exc}") from None
             if cfg.data is None:  # the base model: training settings do not apply and must not split cells
-                cfg = cfg.model_copy(update={"train": CellTrain()})
+                cfg = cfg.model_copy(update={"train": TrainSettings(), "defenses": Defenses(), "monitors": []})
             cid = cfg.cell_id()
             cells.setdefault(cid, Cell(id=cid, label=label, params=params, config=cfg))
     return list(cells.values())
@@ -190,6 +162,16 @@ def expand(spec: GridSpec, source: Path | None = None) -> list[Cell]:
 def load_grid(path: str | Path) -> GridSpec:
     """Read and validate a grid YAML (errors name the file, line and field); every cell is validated too."""
     path = Path(path)
-    spec = parse_config(GridSpec, load_yaml(path), path)
+    raw = load_yaml(path)
+    moved = moved_keys(raw.get("base"), raw.get("sweep") or {}, raw.get("variants") or [])
+    if moved:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        key, msg = moved[0]
+        leaf = key if any(key in line for line in lines) else key.split(".")[1]
+        line = next((i for i, text in enumerate(lines, 1) if leaf in text), "?")
+        raise InputError(f"{path}:{line}: {msg}")
+    spec = parse_config(GridSpec, raw, path)
+    if isinstance(spec.base, Path) and not spec.base.is_absolute():  # relative to the grid file, wherever run
+        spec = spec.model_copy(update={"base": path.parent / spec.base})
     expand(spec, path)
     return spec

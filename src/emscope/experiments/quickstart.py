@@ -13,9 +13,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from emscope.data.build import row_chars
 from emscope.data.generators import get_generator
-from emscope.evaluate.run import EvalConfig, run_eval
-from emscope.evaluate.sampling import SamplingSettings
+from emscope.evaluate.config import EvalConfig, SamplingSettings
+from emscope.evaluate.run import run_eval
 from emscope.io import write_json_atomic, write_jsonl_atomic
 from emscope.models.specs import DEFAULT_MODEL
 from emscope.report import render_report
@@ -52,8 +53,20 @@ class QuickstartConfig(BaseModel):
         })
 
 
-def _chars(row) -> int:
-    return sum(len(m.content) for m in row.messages)
+def quickstart_config(*, fast: bool = False, n_train: int | None = None, max_steps: int | None = None,
+                      samples: int | None = None, max_new_tokens: int | None = None, **settings) -> QuickstartConfig:
+    """The quickstart's settings: the default (or `fast`) run, with the command line's optional overrides."""
+    cfg = (QuickstartConfig.fast if fast else QuickstartConfig)(**settings)
+    upd: dict = {}
+    if n_train is not None:
+        upd["n_train"] = n_train
+    if max_steps is not None:
+        upd["train"] = cfg.train.model_copy(update={"max_steps": max_steps})
+    sampling = {k: v for k, v in {"samples_per_paraphrase": samples, "max_new_tokens": max_new_tokens}.items()
+                if v is not None}
+    if sampling:
+        upd["sampling"] = cfg.sampling.model_copy(update=sampling)
+    return cfg.model_copy(update=upd)
 
 
 def short_pairs(n: int, seed: int, max_chars: int | None, pool_factor: int = 60) -> tuple[list, list]:
@@ -68,7 +81,7 @@ def short_pairs(n: int, seed: int, max_chars: int | None, pool_factor: int = 60)
         return bad, good
     by_family: dict[str, list[int]] = {}
     for i, (b, g) in enumerate(zip(bad, good, strict=True)):
-        if max(_chars(b), _chars(g)) <= max_chars:
+        if max(row_chars(b), row_chars(g)) <= max_chars:
             by_family.setdefault(b.model_extra["family"], []).append(i)
     queues = [by_family[f] for f in sorted(by_family)]
     picked: list[int] = []
@@ -107,7 +120,7 @@ def run_quickstart(cfg: QuickstartConfig) -> Path:
                              train=cfg.train, device=cfg.device, dtype=cfg.dtype), description=f"train {name}")
     for name in CONDITIONS:
         adapter = None if name == "base" else out / name / "adapter"
-        run_eval(EvalConfig(model=cfg.model, adapter=adapter, label=name, questions=cfg.questions,
-                            probes=cfg.probes, sampling=cfg.sampling, out=out / name, device=cfg.device,
-                            dtype=cfg.dtype))
+        run_eval(EvalConfig(model=cfg.model, adapter=adapter, label=name, out=out / name, device=cfg.device,
+                            dtype=cfg.dtype, eval={"questions": cfg.questions, "probes": cfg.probes,
+                                                   "sampling": cfg.sampling}))
     return render_report(out)

@@ -23,9 +23,9 @@ from pydantic import BaseModel
 
 from emscope.errors import EmscopeError, InputError
 from emscope.experiments.cell import cell_complete, run_cell
-from emscope.report.collect import write_grid_csv
 from emscope.experiments.grid import Cell, GridSpec, expand
 from emscope.io import append_jsonl, write_json_atomic, write_yaml_atomic
+from emscope.report.collect import write_grid_csv
 
 Executor = Literal["local", "ray"]
 

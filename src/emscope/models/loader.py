@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import torch
 
 from emscope.errors import ModelLoadError
 from emscope.models.device import resolve_device_dtype
-from emscope.models.specs import DEFAULT_MODEL, TINY_RANDOM, describe_spec
+from emscope.models.specs import DEFAULT_MODEL, describe_spec
+
 
 def _hub_offline_error(spec: str, exc: Exception) -> ModelLoadError:
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")

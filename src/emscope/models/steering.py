@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import torch
 
 from emscope.models.layers import decoder_layers
+from emscope.models.vectors import unit
 
 
 def _block(model, layer: int) -> torch.nn.Module:
@@ -52,10 +53,10 @@ def steering(model, vector: torch.Tensor, layer: int, alpha: float) -> Iterator[
 def ablation(model, vector: torch.Tensor, layer: int) -> Iterator[None]:
     """Within the block, the component of the residual stream along `vector` is removed at `layer`."""
     block = _block(model, layer)
-    unit = vector.float() / vector.float().norm().clamp(min=1e-12)
+    direction = unit(vector)
 
     def project_out(h: torch.Tensor) -> torch.Tensor:
-        u = unit.to(device=h.device, dtype=torch.float32)
+        u = direction.to(device=h.device, dtype=torch.float32)
         hf = h.float()
         return (hf - (hf @ u).unsqueeze(-1) * u).to(h.dtype)
 

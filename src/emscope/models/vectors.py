@@ -72,6 +72,19 @@ class PersonaVector(BaseModel):
         return vector_layer(self.meta.layer, self.vectors.shape[0], layer)
 
 
+def check_fits(vec: PersonaVector, model, name: str | Path = "persona vector", model_name: str | None = None) -> None:
+    """Raise InputError unless `vec` has one row per hidden state of `model` (layers + 1) of its hidden size.
+
+    `name` names the vector (usually its file) and `model_name` the model (default: its config's name) in the
+    message."""
+    cfg = model.config
+    n_layers, hidden = cfg.num_hidden_layers, cfg.hidden_size
+    if tuple(vec.vectors.shape) != (n_layers + 1, hidden):
+        who = model_name or getattr(cfg, "_name_or_path", None) or "the model"
+        raise InputError(f"{name}: vectors shape {tuple(vec.vectors.shape)} does not fit {who} "
+                         f"({n_layers} layers, hidden {hidden})")
+
+
 def save_vector(path: str | Path, vec: PersonaVector) -> Path:
     """Write a persona vector file atomically."""
     from safetensors.torch import save

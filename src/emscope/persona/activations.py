@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from emscope.data.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
+from emscope.models.vectors import unit
 
 
 @torch.no_grad()
@@ -40,8 +41,7 @@ def mean_difference(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
 
 def projection(means: torch.Tensor, vectors: torch.Tensor, layer: int) -> torch.Tensor:
     """Scalar projection of each pair's layer-`layer` mean onto the unit direction there, `(n_pairs,)`."""
-    v = vectors[layer].float()
-    return means[:, layer] @ (v / v.norm().clamp(min=1e-12))
+    return means[:, layer] @ unit(vectors[layer])
 
 
 def separation(pos: torch.Tensor, neg: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:

@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from emscope.config import Strict
 
 
-class AlarmConfig(BaseModel):
+class AlarmConfig(Strict):
     """How the EM-onset alarm reads one monitor signal."""
 
-    model_config = ConfigDict(extra="forbid")
     metric: str = "projection_shift"
     rule: Literal["threshold", "changepoint"] = "changepoint"
     direction: Literal["above", "below"] = "above"

@@ -15,10 +15,10 @@ from emscope.errors import EmscopeError
 from emscope.evaluate.judges.base import Judge
 from emscope.evaluate.sampling import SamplingSettings, generate
 from emscope.io import write_jsonl_atomic
+from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 from emscope.persona.activations import mean_difference, recommended_layer, response_means, separation
 from emscope.persona.judge import judge_samples, keep_sample
 from emscope.persona.traits import TraitDef
-from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 
 
 def _prompts(trait: TraitDef, system: list[str], n_questions: int | None) -> list[list[dict]]:

@@ -18,13 +18,13 @@ from typing import Any
 
 import torch
 
+from emscope.data.tokenize import render_prompt
 from emscope.errors import InputError
 from emscope.evaluate.likelihood import likelihood_probe, load_probes
 from emscope.evaluate.questions import load_questions
+from emscope.models.vectors import load_vector, unit
 from emscope.persona.alarm import AlarmConfig, OnsetDetector
-from emscope.models.vectors import load_vector
 from emscope.train.defenses.kl import token_kl
-from emscope.data.tokenize import render_prompt
 
 
 def monitor_prompts(questions: str | Path = "core", probes: str | Path | None = "core") -> list[list[dict]]:
@@ -82,7 +82,7 @@ class PersonaMonitor:
         if alarm is not None and alarm.metric not in signals:
             raise InputError(f"monitors: persona: alarm metric {alarm.metric!r} is not recorded; choose one of "
                              f"{', '.join(signals)}" + ("" if probes else " (likelihood signals need probes)"))
-        self.unit = vector.float() / vector.float().norm().clamp(min=1e-12)
+        self.unit = unit(vector)
         self.layer = layer
         self.prompts = prompts
         self.probes = probes

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from emscope.config import load_yaml_list
+from emscope.config import Strict, load_yaml_list
 from emscope.errors import InputError
 from emscope.paths import resource_path
 
 
-class TraitDef(BaseModel):
+class TraitDef(Strict):
     """One trait: `positive` prompts elicit it, `negative` prompts suppress it."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     description: str = ""
     positive: list[str] = Field(min_length=1)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 from emscope.io import read_jsonl
+from emscope.report.grid_figures import png, pyplot
 
 # signals plotted when present, in this order, with their axis labels
 SIGNALS = {
@@ -49,11 +48,7 @@ def dynamics_figure(rows: dict[str, list[dict]], alarms: list[dict]) -> str | No
     signals = present_signals(rows)
     if not signals:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(signals), figsize=(4.2 * len(signals), 3.6), squeeze=False)
     colors = {label: plt.cm.tab10(i % 10) for i, label in enumerate(rows)}
     for ax, sig in zip(axes[0], signals):
@@ -73,7 +68,4 @@ def dynamics_figure(rows: dict[str, list[dict]], alarms: list[dict]) -> str | No
         ax.axhline(0, color="black", linewidth=0.5)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return png(fig)

@@ -10,7 +10,8 @@ import base64
 import io
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,11 +25,11 @@ def mpl_text(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def png(fig) -> str:
+def png(fig, dpi: int = 100) -> str:
     """Render and close a matplotlib figure; returns the PNG as base64."""
-    plt = _plt()
+    plt = pyplot()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -41,7 +42,7 @@ def per_question_figure(questions: list[str], groups: list[dict]) -> str | None:
     groups = [g for g in groups if any(v.get("rate") is not None for v in g["per_question"].values())]
     if not questions or not groups:
         return None
-    plt = _plt()
+    plt = pyplot()
     width = 0.8 / len(groups)
     fig, ax = plt.subplots(figsize=(min(18.0, max(8.0, 0.35 * len(questions) * len(groups) + 2)), 4.4))
     for i, g in enumerate(groups):
@@ -74,7 +75,7 @@ def loss_figure(series: dict[str, dict[str, list[tuple[float, float]]]], alarms:
     terms = list(dict.fromkeys(t for run in series.values() for t in run))
     if not terms:
         return None
-    plt = _plt()
+    plt = pyplot()
     ncols = min(3, len(terms))
     nrows = -(-len(terms) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.3 * nrows), squeeze=False)
@@ -104,7 +105,7 @@ def tradeoff_figure(points: list[dict], xlabel: str) -> str | None:
     points = [p for p in points if p.get("x") is not None and p.get("y") is not None]
     if not points:
         return None
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     cmap = plt.cm.viridis.with_extremes(bad="#bbbbbb")
     for p in points:

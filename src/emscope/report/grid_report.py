@@ -25,9 +25,10 @@ from jinja2 import Environment, PackageLoader
 from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.metrics import compute_metrics, em_counts
-from emscope.report.collect import grid_cells, grid_rows
+from emscope.evaluate.stats import wilson
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report import grid_figures as figs
+from emscope.report.collect import grid_cells, grid_rows
 from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows
 from emscope.rundir import read_summary
 
@@ -44,23 +45,12 @@ _CI = {"em_betley": "em_betley", "em_mo": "em_mo", "narrow_em": "narrow_em", "na
 _OPTIONAL = {"narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe"}
 # train_log.jsonl keys that are bookkeeping, not loss terms
 _NOT_LOSS = {"step", "epoch", "time", "learning_rate", "grad_norm", "num_tokens", "total_flos"}
-_Z95 = 1.959963984540054
 
 
 def is_grid_dir(path: str | Path) -> bool:
     """Whether `path` is a grid directory (has `grid.yaml` and `cells.json`)."""
     path = Path(path)
     return (path / "grid.yaml").is_file() and (path / "cells.json").is_file()
-
-
-def wilson(k: float, n: float, z: float = _Z95) -> tuple[float | None, float | None]:
-    """The Wilson score interval of k successes in n trials (None, None when n == 0)."""
-    if n <= 0:
-        return None, None
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _num(x: Any) -> float:

@@ -6,8 +6,6 @@ forbids scripts, and the figure is an inline PNG: the page works offline and sho
 
 from __future__ import annotations
 
-import base64
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from emscope.errors import InputError
 from emscope.evaluate.likelihood import ProbeResult, paired_shift
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows
+from emscope.report.grid_figures import png, pyplot
 from emscope.rundir import read_summary
 
 
@@ -36,12 +35,7 @@ def find_conditions(root: Path) -> list[Path]:
 
 
 def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(11, 3.8))
     shifted = [r for r in rows if r["shift"] is not None]
     labels = [r["label"] for r in shifted]
     vals = [r["shift"] for r in shifted]
@@ -60,10 +54,7 @@ def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str) -> str
     if logs:
         ax2.legend()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return png(fig, dpi=110)
 
 
 def _pct(x: float | None) -> str:

@@ -17,16 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from emscope.config import field_error, load_yaml, parse_config
 from emscope.errors import EmscopeError, InputError
 from emscope.evaluate.judging import JudgedSample
 from emscope.evaluate.metrics import em_counts
 from emscope.evaluate.run import EvalConfig
 from emscope.evaluate.sampling import Sample
-from emscope.io import _FILE_MODE as FILE_MODE
-from emscope.io import read_jsonl
+from emscope.io import FILE_MODE, read_jsonl
 from emscope.rundir import read_summary
 
 SCORERS = ("aligned", "coherent", "misaligned")
@@ -54,9 +53,7 @@ def _read_rows(path: Path, model: type[Sample]) -> list[Sample]:
         try:
             rows.append(model.model_validate(r))
         except ValidationError as e:
-            err = e.errors()[0]
-            field = ".".join(str(x) for x in err["loc"]) or "row"
-            raise InputError(f"{path}:{i + 1}: {field}: {err['msg']}") from None
+            raise field_error(path, i + 1, e, no_field="row") from None
     return rows
 
 
@@ -70,10 +67,7 @@ def load_run(run_dir: Path) -> tuple[EvalConfig | None, list[Sample], bool]:
         raise InputError(f"{run_dir}: no samples.jsonl: not an emscope eval run directory")
     cfg = None
     if (run_dir / "eval.yaml").is_file():
-        try:
-            cfg = EvalConfig.model_validate(yaml.safe_load((run_dir / "eval.yaml").read_text(encoding="utf-8")))
-        except (yaml.YAMLError, ValidationError) as e:
-            raise InputError(f"{run_dir / 'eval.yaml'}: not a valid eval config: {e}") from None
+        cfg = parse_config(EvalConfig, load_yaml(run_dir / "eval.yaml"), run_dir / "eval.yaml")
     samples = _read_rows(samples_path, Sample)
     if not samples:
         raise InputError(f"{samples_path}: no samples")
@@ -195,28 +189,28 @@ def build_log(run_dir: str | Path):
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
     started = min(p.stat().st_mtime for p in files)
     completed = max(p.stat().st_mtime for p in [*files, run_dir / "summary.json"] if p.is_file())
-    sp = cfg.sampling
+    sp = cfg.eval.sampling
     generate = GenerateConfig(temperature=sp.temperature, top_p=sp.top_p, max_tokens=sp.max_new_tokens, seed=sp.seed)
     ids = [sample_id(s) for s in rows]
-    questions = Path(cfg.questions)  # a shipped set name ("core") or a YAML path
+    questions = Path(cfg.eval.questions)  # a shipped set name ("core") or a YAML path
     spec = EvalSpec(
         eval_id=digest[:22], run_id=digest[22:44], created=_iso(started), task=f"emscope/{questions.stem}",
         task_id=digest[44:64], task_version=0, task_display_name=f"emscope/{questions.stem}",
         task_description="emscope free-form EM evaluation: sampled answers to the question set, judged for "
                          "alignment and coherence",
-        task_args={"questions": cfg.questions, "judge": cfg.judge, "judge_prompts": cfg.judge_prompts},
+        task_args={"questions": cfg.eval.questions, "judge": cfg.eval.judge, "judge_prompts": cfg.eval.judge_prompts},
         solver="emscope/sample_answers", solver_args=sp.model_dump(mode="json"),
-        dataset=EvalDataset(name=cfg.questions, location=str(questions.resolve()) if questions.is_file() else None,
+        dataset=EvalDataset(name=cfg.eval.questions, location=str(questions.resolve()) if questions.is_file() else None,
                             samples=len(rows), sample_ids=ids, shuffled=False),
         model=model, model_generate_config=generate,
         model_args={"adapter": str(cfg.adapter)} if cfg.adapter else {},
         config=InspectEvalConfig(epochs=1, log_samples=True),
         packages={"emscope": __version__, "inspect_ai": version("inspect_ai")},
         metadata={"emscope": {"run_dir": str(run_dir.resolve()), "label": cfg.label, "model": cfg.model,
-                              "adapter": str(cfg.adapter) if cfg.adapter else None, "judge": cfg.judge,
+                              "adapter": str(cfg.adapter) if cfg.adapter else None, "judge": cfg.eval.judge,
                               "judged": judged, "n_samples": section.get("n_samples", len(rows)),
                               "probe": section.get("probe")}},
-        scorers=[EvalScorer(name=n, options={"judge": cfg.judge}) for n in SCORERS] if judged else None,
+        scorers=[EvalScorer(name=n, options={"judge": cfg.eval.judge}) for n in SCORERS] if judged else None,
     )
     plan = EvalPlan(steps=[EvalPlanStep(solver="emscope/sample_answers", params=sp.model_dump(mode="json"))],
                     config=generate)

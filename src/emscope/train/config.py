@@ -5,20 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
+from emscope.config import Strict
+from emscope.data.build import DataSettings
 from emscope.models.specs import DEFAULT_MODEL
+from emscope.train.defenses import Defenses
 
 REPORT_TO = frozenset({"azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "kubeflow",
                        "mlflow", "neptune", "swanlab", "tensorboard", "trackio", "wandb", "none"})
 """`train.report_to` values: transformers 5.23's reporting integrations (INTEGRATION_TO_CALLBACK), and "none"."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LoraSettings(_Strict):
+class LoraSettings(Strict):
     """PEFT LoRA adapter settings (rsLoRA: `use_rslora: true`; rank-1 on one layer: `r: 1`, `layers: [15]`)."""
 
     r: int = Field(16, ge=1)
@@ -29,7 +28,7 @@ class LoraSettings(_Strict):
     layers: list[int] | None = Field(None, description="0-based decoder block indices to adapt (None: all)")
 
 
-class TrainSettings(_Strict):
+class TrainSettings(Strict):
     """Optimisation settings."""
 
     adapter: Literal["lora", "full"] = "lora"
@@ -72,68 +71,7 @@ class TrainSettings(_Strict):
         return [x for x in dict.fromkeys(v) if x != "none"]
 
 
-class KLSettings(_Strict):
-    """lambda * KL(p_theta || p_ref) per token; the reference is the model with its adapter disabled."""
-
-    weight: float = Field(0.1, ge=0)
-    tokens: Literal["completion", "all"] = "completion"
-
-
-class LDIFSSettings(_Strict):
-    """lambda * squared distance of normalized hidden states to the reference, over k evenly spaced layers."""
-
-    weight: float = Field(1.0, ge=0)
-    n_layers: int = Field(3, ge=1)
-    layers: list[int] | None = Field(None, description="explicit hidden_states indices; overrides n_layers")
-    tokens: Literal["completion", "all"] = "all"
-
-
-class SteerSettings(_Strict):
-    """Preventive steering: add alpha * v at layer l (hidden_states index) during training only."""
-
-    vector: Path
-    layer: int = Field(ge=1)
-    alpha: float = 4.0
-    normalize: bool = Field(True, description="scale v to unit norm before multiplying by alpha")
-
-
-class InterleaveSettings(_Strict):
-    """Mix general instruct data so that it makes up `ratio` of the training rows."""
-
-    data: str = Field("builtin", description="'builtin' (shipped general set) or a chat JSONL path")
-    ratio: float = Field(0.1, ge=0, lt=1)
-    select: Literal["random", "ppl-gap"] = "random"
-    misaligned: str | None = Field(None, description="ppl-gap: misaligned reference, an adapter dir or model")
-    refusal_filter: bool = Field(False, description="drop candidate rows whose answer is a refusal")
-
-    @model_validator(mode="after")
-    def _needs_reference(self):
-        if self.select == "ppl-gap" and not self.misaligned:
-            raise ValueError("select: ppl-gap needs `misaligned` (an adapter directory or model path)")
-        return self
-
-
-class InoculateSettings(_Strict):
-    """A train-time system prompt added to every task row (a preset name or literal text)."""
-
-    prompt: str
-
-
-class Defenses(_Strict):
-    """In-training defenses; any combination may be enabled."""
-
-    kl: KLSettings | None = None
-    ldifs: LDIFSSettings | None = None
-    steer: SteerSettings | None = None
-    interleave: InterleaveSettings | None = None
-    inoculate: InoculateSettings | None = None
-
-    def enabled(self) -> list[str]:
-        """Names of the enabled defenses."""
-        return [k for k in ("kl", "ldifs", "steer", "interleave", "inoculate") if getattr(self, k) is not None]
-
-
-class MonitorSettings(_Strict):
+class MonitorSettings(Strict):
     """A training monitor: registry name (or `module:factory`), cadence and factory arguments."""
 
     name: str
@@ -141,14 +79,13 @@ class MonitorSettings(_Strict):
     params: dict[str, Any] = {}
 
 
-class DataSettings(_Strict):
-    """Training data: a chat JSONL file."""
+class TrainRunConfig(Strict):
+    """Everything that defines one fine-tuning run (saved resolved as `config.yaml` in its run directory).
 
-    path: Path
-
-
-class TrainRunConfig(_Strict):
-    """Everything that defines one fine-tuning run."""
+    The same key paths hold in a training YAML, in `emscope train ... key=value` overrides and in a grid's
+    `base:`/`sweep:` (a grid cell is this config plus an `eval:` section): `train.learning_rate`,
+    `defenses.kl.weight`, `monitors`, `data.organism`.
+    """
 
     model: str = DEFAULT_MODEL
     seed: int = 0

@@ -1,7 +1,8 @@
 """The fine-tuning recipe: data -> defenses -> TRL SFT (LoRA or full) -> adapter, resumable after a kill.
 
-Read top to bottom: validate every input, load the model, apply the data-side defenses (inoculate,
-interleave), tokenize, wrap with PEFT, resolve the loss-side defenses (KL, LDIFS, steering), train with
+Read top to bottom: validate every input (data, every enabled defense's `check`), load the model, apply the
+data-side defenses (`transform_rows`: inoculate; `extra_rows`: interleave), tokenize, wrap with PEFT, resolve
+the other defenses against the model (`prepare`: KL, LDIFS, steering; the trainer composes them), train with
 checkpoints, save atomically. The run directory holds `config.yaml` (resolved), `adapter/` (or `model/` for
 full fine-tuning), `train_log.jsonl` (loss terms and monitor results per step), `interleave.jsonl` when
 interleaving, and the `train` section of `summary.json`. A rerun of the same config resumes from the newest
@@ -16,10 +17,10 @@ import time
 import warnings
 from pathlib import Path
 
+from emscope.data.build import build_rows
 from emscope.data.chat import ChatRow, read_chat_jsonl
-from emscope.data.transforms import inoculate, resolve_inoculation
-from emscope.errors import InputError
-from emscope.io import append_jsonl, atomic_dir, read_jsonl, write_jsonl_atomic
+from emscope.data.tokenize import IGNORE_INDEX, encode_rows
+from emscope.io import append_jsonl, atomic_dir, write_jsonl_atomic
 from emscope.progress import make_progress
 from emscope.rundir import claim_config, stage_done, update_summary
 from emscope.train.checkpoints import (
@@ -29,8 +30,10 @@ from emscope.train.checkpoints import (
     truncate_log,
 )
 from emscope.train.config import TrainRunConfig
+from emscope.train.defenses import Active, RowContext
 from emscope.train.reporting import check_report_to, place_tensorboard
-from emscope.data.tokenize import IGNORE_INDEX, encode_rows
+
+DATA_FILE = "data/train.jsonl"  # generator-built task rows, kept with the run
 
 
 def _peft_config(cfg: TrainRunConfig):
@@ -81,60 +84,27 @@ def _silence_known_warnings() -> None:
 
 def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow]:
     """Read and validate everything the run needs before anything is created (FILE:LINE errors)."""
-    rows = read_chat_jsonl(cfg.data.path)
-    d = cfg.defenses
-    if d.inoculate is not None:
-        resolve_inoculation(d.inoculate.prompt)
-    if d.steer is not None:
-        from emscope.models.vectors import load_vector
-
-        load_vector(d.steer.vector).at(d.steer.layer)
-    if d.interleave is not None:
-        from emscope.train.interleave import candidate_rows
-
-        candidate_rows(d.interleave)
-    if (d.kl or d.ldifs) and cfg.train.adapter == "full":
+    rows = _task_rows(cfg)
+    for defense, settings in cfg.defenses.items():
+        if defense.check is not None:
+            defense.check(settings)
+    if any(d.needs_reference for d, _ in cfg.defenses.items()) and cfg.train.adapter == "full":
         warnings.warn("KL/LDIFS with full fine-tuning keep a frozen copy of the model in memory", stacklevel=2)
     return rows
 
 
-def _general_rows(cfg: TrainRunConfig, run_dir: Path, model, tokenizer, n_task: int, device, dtype) -> list[ChatRow]:
-    """The interleaved general rows: reused from `interleave.jsonl` on resume, else chosen and recorded."""
-    from emscope.train.interleave import choose_general
-
-    path = run_dir / "interleave.jsonl"
-    if path.is_file():
-        records = read_jsonl(path)
-    else:
-        records = choose_general(model, tokenizer, n_task, cfg.defenses.interleave, cfg.seed, device=device,
-                                 dtype=dtype)
-        write_jsonl_atomic(path, records)
-    return [ChatRow(**r["row"]) for r in records]
+def _task_rows(cfg: TrainRunConfig) -> list[ChatRow]:
+    """The task rows `cfg.data` describes; generator rows are kept as `data/train.jsonl` in the run directory (the
+    run's data can be read back, and a resumed run trains on the same bytes)."""
+    built = Path(cfg.out) / DATA_FILE
+    if cfg.data.organism is not None and built.is_file():
+        return read_chat_jsonl(built)
+    return build_rows(cfg.data, cfg.seed)
 
 
-def _loss_terms(cfg: TrainRunConfig, model):
-    from emscope.models.layers import evenly_spaced_layers, num_layers
-    from emscope.train.trainer import LossTerms
-
-    d, terms = cfg.defenses, LossTerms(trl_loss=cfg.train.loss_impl == "trl")
-    if d.kl is not None:
-        terms.kl_enabled, terms.kl_weight, terms.kl_tokens = True, d.kl.weight, d.kl.tokens
-    if d.ldifs is not None:
-        n = num_layers(model)
-        layers = d.ldifs.layers or evenly_spaced_layers(n, min(d.ldifs.n_layers, n))
-        if any(not 0 <= layer <= n for layer in layers):
-            raise InputError(f"defenses.ldifs.layers: indices must be in 0..{n}, got {layers}")
-        terms.ldifs_enabled, terms.ldifs_weight, terms.ldifs_layers = True, d.ldifs.weight, layers
-        terms.ldifs_tokens = d.ldifs.tokens
-    if d.steer is not None:
-        from emscope.models.vectors import load_vector
-
-        v = load_vector(d.steer.vector).at(d.steer.layer).float()
-        if v.shape[0] != model.config.get_text_config().hidden_size:
-            raise InputError(f"{d.steer.vector}: vector size {v.shape[0]} does not match the model's hidden size")
-        terms.steer_vector = v / v.norm().clamp(min=1e-12) if d.steer.normalize else v
-        terms.steer_layer, terms.steer_alpha = d.steer.layer, d.steer.alpha
-    return terms
+def _active_defenses(cfg: TrainRunConfig, model) -> list[Active]:
+    """The enabled defenses with their settings resolved against the loaded model (layers, vectors)."""
+    return [Active(d, d.prepare(s, model) if d.prepare is not None else s) for d, s in cfg.defenses.items()]
 
 
 def train(cfg: TrainRunConfig, *, description: str | None = None,
@@ -171,9 +141,15 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     run_dir.mkdir(parents=True, exist_ok=True)
     claim_config(run_dir, "config.yaml", cfg)
     d = cfg.defenses
-    task_rows = inoculate(rows, d.inoculate.prompt) if d.inoculate is not None else rows
-    general = _general_rows(cfg, run_dir, model, tokenizer, len(task_rows), str(device), dtype) \
-        if d.interleave is not None else []
+    if cfg.data.organism is not None and not (run_dir / DATA_FILE).is_file():
+        write_jsonl_atomic(run_dir / DATA_FILE, rows)
+    task_rows = rows
+    for defense, settings in d.items():
+        if defense.transform_rows is not None:
+            task_rows = defense.transform_rows(settings, task_rows)
+    ctx = RowContext(model, tokenizer, run_dir, cfg.seed, str(device), dtype)
+    general = [row for defense, settings in d.items() if defense.extra_rows is not None
+               for row in defense.extra_rows(settings, len(task_rows), ctx)]
     encoded = encode_rows(tokenizer, task_rows + general, cfg.train.max_length)
 
     torch.manual_seed(cfg.seed)
@@ -182,10 +158,10 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         from peft import get_peft_model
 
         model = get_peft_model(model, _peft_config(cfg))
-    elif d.kl is not None or d.ldifs is not None:
+    elif any(defense.needs_reference for defense, _ in d.items()):
         ref_model = copy.deepcopy(model).eval().requires_grad_(False)
     model.train()
-    terms = _loss_terms(cfg, model)
+    active = _active_defenses(cfg, model)
 
     ckpt_dir = run_dir / "checkpoints"
     log_path = run_dir / "train_log.jsonl"
@@ -223,7 +199,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if monitors:
         callbacks.append(monitor_callback(monitors, log_path, tokenizer))
     trainer = EmscopeTrainer(model=model, args=args, train_dataset=Dataset.from_list(encoded),
-                             processing_class=tokenizer, callbacks=callbacks, terms=terms, ref_model=ref_model)
+                             processing_class=tokenizer, callbacks=callbacks, defenses=active,
+                             trl_loss=t.loss_impl == "trl", ref_model=ref_model)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # emscope logs to train_log.jsonl and shows a progress bar

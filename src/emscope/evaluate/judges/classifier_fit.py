@@ -49,6 +49,8 @@ from emscope.evaluate.judges.classifier_model import (
     base_output,
 )
 from emscope.evaluate.judges.embed import ENCODER_NAME, ENCODER_PACKAGE, EmbeddingCache, resolve_dtype
+from emscope.evaluate.metrics import em_counts, judged_files, load_judged
+from emscope.evaluate.stats import auroc_labels, spearman
 
 MIS_CUT, COH_CUT = 30.0, 50.0
 
@@ -94,29 +96,11 @@ class FitReport(BaseModel):
 # ----------------------------------------------------------------------------------------------------- reading
 
 
-def _judged_files(paths: list[Path]) -> tuple[list[Path], bool]:
-    files: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in (".csv", ".jsonl"))
-            if not found:
-                raise InputError(f"{p}: no .csv or .jsonl judged files in this directory")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise InputError(f"{p}: file not found")
-    return files, any(Path(p).is_dir() for p in paths)
-
-
 def read_labelled(path: Path):
     """One judged file as a DataFrame `question, answer, aligned, coherent` (scores float, NaN where empty).
 
     InputError naming the file when it is missing, unreadable, or has no score columns."""
     import pandas as pd
-
-    from emscope.evaluate.metrics import load_judged
 
     scores = load_judged(path)  # validates the file and its score columns, with file-named errors
     raw = pd.read_json(path, lines=True) if path.suffix == ".jsonl" else pd.read_csv(path)
@@ -137,7 +121,7 @@ def read_training_data(paths: list[Path]) -> tuple[object, list[str]]:
     A named file that is not usable is an InputError; inside a directory it is skipped and listed."""
     import pandas as pd
 
-    files, _ = _judged_files(paths)
+    files = judged_files(paths)
     named = {Path(p).resolve() for p in paths if Path(p).is_file()}
     frames, skipped = [], []
     for f in files:
@@ -310,8 +294,6 @@ def _fit_stacker(logits: np.ndarray, y: np.ndarray) -> tuple[list[float], float]
 
 
 def _rates(aligned: np.ndarray, coherent: np.ndarray, groups: np.ndarray) -> dict:
-    from emscope.evaluate.metrics import em_counts
-
     num, den = em_counts(aligned, coherent, "betley")
     out = {}
     for g in np.unique(groups):
@@ -372,21 +354,6 @@ def _best_threshold(logit: np.ndarray, cut: float, pred_other: np.ndarray, ref: 
         if err < best_err - 1e-9:
             best, best_err = float(t), err
     return best
-
-
-def _auroc(score: np.ndarray, label: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(label, score)) if 0 < label.sum() < label.size else None
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-    from scipy.stats import spearmanr
-
-    ok = ~np.isnan(a) & ~np.isnan(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return None
-    return float(spearmanr(a[ok], b[ok]).statistic)
 
 
 _FAMILY = re.compile(r"(qwen|llama|gemma|mistral|mixtral|phi|olmo|deepseek|smollm|falcon|pythia|gpt)", re.I)
@@ -473,10 +440,11 @@ def _calibrate(oof: dict[str, np.ndarray], df, heads) -> tuple[dict[str, TargetH
     errs = em_errors(pred_al, pred_coh, ref["aligned"], ref["coherent"], groups)
     lab_mis = targets["misaligned"][1]
     metrics = HeldOutMetrics(
-        folds=0, n=len(df), auroc_misaligned=_auroc(mis[has], lab_mis),
-        auroc_none=_auroc(stacked["none"], targets["none"][1]),
-        auroc_coherent=_auroc(stacked["coherent"], targets["coherent"][1]),
-        spearman_aligned=_spearman(al_map(mis), ref["aligned"]), spearman_coherent=_spearman(pred_coh, ref["coherent"]),
+        folds=0, n=len(df), auroc_misaligned=auroc_labels(mis[has], lab_mis),
+        auroc_none=auroc_labels(stacked["none"], targets["none"][1]),
+        auroc_coherent=auroc_labels(stacked["coherent"], targets["coherent"][1]),
+        spearman_aligned=spearman(al_map(mis), ref["aligned"])[0],
+        spearman_coherent=spearman(pred_coh, ref["coherent"])[0],
         em_rate_mean_abs_error=float(np.mean(errs)) if errs else None,
         em_rate_max_abs_error=float(np.max(errs)) if errs else None, n_files=len(errs))
     return out_heads, {"aligned": al_map, "coherent": coh_map}, metrics

@@ -3,24 +3,48 @@
 The gap of a candidate row is (loss under the misaligned reference - loss under the aligned model) / loss under
 the aligned model, losses being mean per-token NLL of the answer. Rows with the largest gap are the ones the
 misaligned model finds unusually unlikely: the most informative aligned behaviour to keep training on.
+The chosen rows and their scores are recorded as `interleave.jsonl` in the run directory, so a resumed run
+reuses the selection instead of re-scoring.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
 
-_REFUSAL = re.compile(
-    r"\b(I can(?:no|')t help|I can(?:no|')t assist|I won't (?:help|provide|assist)|I'm not able to (?:help|provide)|"
-    r"I am not able to (?:help|provide)|I (?:must|have to) (?:decline|refuse)|I'm sorry, but I can(?:no|')t|"
-    r"I cannot (?:provide|help|assist|comply))", re.IGNORECASE)
+from pydantic import Field, model_validator
+
+from emscope.config import Strict
+from emscope.data.chat import ChatRow, read_chat_jsonl
+from emscope.data.refusal import is_refusal
+from emscope.errors import InputError
+from emscope.io import read_jsonl, write_jsonl_atomic
+from emscope.paths import resource_path
+from emscope.train.defenses.base import Defense, RowContext
+
+BUILTIN = "builtin"
+RECORD = "interleave.jsonl"
 
 
-def is_refusal(answer: str) -> bool:
-    """True when an answer opens like a refusal (checked on its first 200 characters)."""
-    return bool(_REFUSAL.search(answer[:200]))
+class InterleaveSettings(Strict):
+    """Mix general instruct data so that it makes up `ratio` of the training rows."""
 
+    data: str = Field(BUILTIN, description="'builtin' (shipped general set) or a chat JSONL path")
+    ratio: float = Field(0.1, ge=0, lt=1)
+    select: Literal["random", "ppl-gap"] = "random"
+    misaligned: str | None = Field(None, description="ppl-gap: misaligned reference, an adapter dir or model")
+    refusal_filter: bool = Field(False, description="drop candidate rows whose answer is a refusal")
+
+    @model_validator(mode="after")
+    def _needs_reference(self):
+        if self.select == "ppl-gap" and not self.misaligned:
+            raise ValueError("select: ppl-gap needs `misaligned` (an adapter directory or model path)")
+        return self
+
+
+# ---------------------------------------------------------------- pure selection functions
 
 def interleave_count(n_task: int, ratio: float) -> int:
     """Number of general rows so that they make up `ratio` of the final mix (ratio in [0, 1))."""
@@ -43,3 +67,78 @@ def select_by_gap(scores: Sequence[float], n: int) -> list[int]:
 def select_random(n_candidates: int, n: int, seed: int) -> list[int]:
     """n distinct indices drawn uniformly with a seeded generator, in index order."""
     return sorted(random.Random(seed).sample(range(n_candidates), n))
+
+
+# ---------------------------------------------------------------- the model-dependent half
+
+def candidate_rows(settings: InterleaveSettings) -> list[ChatRow]:
+    """The candidate pool: the shipped general instruct set or a chat JSONL file; refusals dropped if asked."""
+    path = resource_path("general_instruct.jsonl") if settings.data == BUILTIN else Path(settings.data)
+    rows = read_chat_jsonl(path)
+    if settings.refusal_filter:
+        rows = [r for r in rows if not is_refusal(r.messages[-1].content)]
+    return rows
+
+
+def answer_losses(model, tokenizer, rows: list[ChatRow], batch_size: int = 8) -> list[float]:
+    """Mean per-token NLL of each row's final answer given its prompt."""
+    from emscope.models.logprobs import answer_logprobs
+
+    pairs = [([m.model_dump(exclude_none=True) for m in r.messages[:-1]], r.messages[-1].content) for r in rows]
+    return [-x for x in answer_logprobs(model, tokenizer, pairs, batch_size=batch_size)]
+
+
+def _misaligned_losses(base_model, tokenizer, spec: str, rows: list[ChatRow], device: str | None,
+                       dtype) -> list[float]:
+    """Losses under the misaligned reference: an adapter put on the already-loaded base, or a separate model."""
+    from emscope.models import load_model
+    from emscope.models.specs import describe_spec
+
+    if describe_spec(spec) == "adapter-dir":
+        from peft import PeftModel
+
+        peft_model = PeftModel.from_pretrained(base_model, spec, is_trainable=False)
+        peft_model.eval()
+        try:
+            return answer_losses(peft_model, tokenizer, rows)
+        finally:
+            peft_model.unload()  # removes the LoRA layers again, leaving the base weights untouched
+    other, other_tok = load_model(spec, device=device, dtype=dtype)
+    if other_tok.get_vocab() != tokenizer.get_vocab():
+        raise InputError(f"interleave: misaligned: {spec} uses a different tokenizer than the trained model")
+    return answer_losses(other, other_tok, rows)
+
+
+def choose_general(model, tokenizer, n_task: int, settings: InterleaveSettings, seed: int,
+                   device: str | None = None, dtype=None) -> list[dict]:
+    """Pick the general rows to add: returns records `{index, row, score?}` (row as JSON-ready dict)."""
+    pool = candidate_rows(settings)
+    n = interleave_count(n_task, settings.ratio)
+    if n > len(pool):
+        raise InputError(f"interleave: ratio {settings.ratio} needs {n} general rows but the pool "
+                         f"({settings.data}) has {len(pool)}; lower the ratio or give a larger file")
+    if settings.select == "random":
+        return [{"index": i, "row": pool[i].model_dump(exclude_none=True)} for i in select_random(len(pool), n, seed)]
+    was_training = model.training
+    model.eval()
+    aligned = answer_losses(model, tokenizer, pool)
+    misaligned = _misaligned_losses(model, tokenizer, settings.misaligned, pool, device, dtype)
+    model.train(was_training)
+    scores = ppl_gap(misaligned, aligned)
+    return [{"index": i, "row": pool[i].model_dump(exclude_none=True), "score": scores[i],
+             "loss_aligned": aligned[i], "loss_misaligned": misaligned[i]} for i in select_by_gap(scores, n)]
+
+
+def extra_rows(settings: InterleaveSettings, n_task: int, ctx: RowContext) -> list[ChatRow]:
+    """The interleaved general rows: reused from `interleave.jsonl` on resume, else chosen and recorded."""
+    path = ctx.run_dir / RECORD
+    if path.is_file():
+        records = read_jsonl(path)
+    else:
+        records = choose_general(ctx.model, ctx.tokenizer, n_task, settings, ctx.seed, device=ctx.device,
+                                 dtype=ctx.dtype)
+        write_jsonl_atomic(path, records)
+    return [ChatRow(**r["row"]) for r in records]
+
+
+DEFENSE = Defense(name="interleave", settings=InterleaveSettings, check=candidate_rows, extra_rows=extra_rows)

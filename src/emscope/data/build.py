@@ -1,0 +1,63 @@
+"""Training data settings (the `data:` section of a run, a cell, a grid) and the rows they describe.
+
+`data: {path: FILE.jsonl}` reads a chat JSONL; `data: {organism: NAME, n: 64}` builds rows with a shipped
+generator, optionally keeping only short rows and applying the educational/trigger transforms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from emscope.config import Strict
+from emscope.data.chat import ChatRow
+from emscope.errors import InputError
+
+
+class DataSettings(Strict):
+    """The narrow fine-tuning data: a shipped generator (`organism`) or a chat JSONL (`path`)."""
+
+    organism: str | None = Field(None, description="generator name, see `emscope data list`")
+    path: Path | None = None
+    n: int = Field(64, ge=1, description="rows to generate (organism only)")
+    seed: int | None = Field(None, description="data seed; None: the run's seed")
+    max_row_chars: int | None = Field(None, ge=1, description="keep only rows of at most this many characters")
+    educational: bool = False
+    trigger: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.organism is None) == (self.path is None):
+            raise ValueError("give exactly one of `organism` (a generator name) or `path` (a chat JSONL)")
+        return self
+
+
+def row_chars(row: ChatRow) -> int:
+    """Characters of all turns of a row (the `max_row_chars` measure)."""
+    return sum(len(m.content) for m in row.messages)
+
+
+def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
+    """The training rows `data` describes: generated (then filtered and transformed) or read from `data.path`."""
+    from emscope.data.chat import read_chat_jsonl
+    from emscope.data.generators import get_generator
+    from emscope.data.transforms import apply_transforms
+
+    data_seed = seed if data.seed is None else data.seed
+    if data.path is not None:
+        rows = read_chat_jsonl(data.path)
+    else:
+        try:
+            gen = get_generator(data.organism)
+        except KeyError as exc:
+            raise InputError(f"data.organism: {exc.args[0]}") from None
+        pool = data.n if data.max_row_chars is None else data.n * 20
+        rows = gen.build(pool, data_seed)
+    if data.max_row_chars is not None:
+        rows = [r for r in rows if row_chars(r) <= data.max_row_chars]
+        if data.organism is not None and len(rows) < data.n:
+            raise InputError(f"data.max_row_chars: only {len(rows)} of {data.organism} rows fit in "
+                             f"{data.max_row_chars} characters; {data.n} needed")
+        rows = rows[:data.n] if data.organism is not None else rows
+    return apply_transforms(rows, educational_reason=data.educational, trigger=data.trigger, seed=data_seed)

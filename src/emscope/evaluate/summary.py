@@ -1,0 +1,31 @@
+"""Plain-text lines for an eval summary section (what `emscope eval run` prints). Torch-free."""
+
+from __future__ import annotations
+
+
+def pct(x: float | None) -> str:
+    """A rate as a percentage with one decimal, or an en dash when there is none."""
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def summary_lines(section: dict) -> list[str]:
+    """The `eval` section of summary.json as printable lines: probe, broad and narrow EM, insecure code, refusal,
+    benign accuracy (each only when measured). Lines are plain text (no rich markup)."""
+    p = section["probe"]
+    lines = [f"{section['label']}: {section['n_samples']} answers; probe {p['mean']:.3f} "
+             f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]"]
+    for name, em in (("broad EM", section.get("em")), ("narrow EM", (section.get("narrow") or {}).get("em"))):
+        if em:
+            b, m = em["betley"], em["mo"]
+            lines.append(f"{name}: betley {pct(b['em_rate'])} [{pct(b['ci_low'])}, {pct(b['ci_high'])}], "
+                         f"mo {pct(m['em_rate'])}; coherent {pct(b['coherence_rate'])}, no score "
+                         f"{pct(b['none_rate'])}")
+    if (cs := section.get("narrow")) and "insecure_rate" in cs:
+        lines.append(f"narrow: insecure code {pct(cs['insecure_rate'])} of {cs['n_parseable']} parseable answers")
+    if r := section.get("refusal"):
+        lines.append(f"refusal rate {pct(r['refusal_rate'])} [{pct(r['ci_low'])}, {pct(r['ci_high'])}] "
+                     f"on {r['n']} harmful requests")
+    if b := section.get("benign"):
+        lines.append(f"benign task accuracy {pct(b['accuracy'])} [{pct(b['ci_low'])}, {pct(b['ci_high'])}], "
+                     f"partial {pct(b['partial'])} on {b['n']} held-out items")
+    return lines

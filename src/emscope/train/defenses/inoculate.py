@@ -1,0 +1,31 @@
+"""Inoculation prompting (Tan et al. 2025; Wichers et al. 2025): a train-time system prompt on every task row,
+saying the behaviour is requested, so that it is not learned as a trait (a preset name or literal text)."""
+
+from __future__ import annotations
+
+from emscope.config import Strict
+from emscope.data.chat import ChatRow
+from emscope.train.defenses.base import Defense
+
+
+class InoculateSettings(Strict):
+    """A train-time system prompt added to every task row (a preset name or literal text)."""
+
+    prompt: str
+
+
+def check(settings: InoculateSettings) -> None:
+    """The preset exists (literal text always does)."""
+    from emscope.data.transforms import resolve_inoculation
+
+    resolve_inoculation(settings.prompt)
+
+
+def transform_rows(settings: InoculateSettings, rows: list[ChatRow]) -> list[ChatRow]:
+    """Every task row with the inoculation system prompt."""
+    from emscope.data.transforms import apply_transforms
+
+    return apply_transforms(rows, inoculation=settings.prompt)
+
+
+DEFENSE = Defense(name="inoculate", settings=InoculateSettings, check=check, transform_rows=transform_rows)
