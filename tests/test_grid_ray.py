@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from emscope.report.collect import grid_rows
 from emscope.experiments.grid import GridSpec
 from emscope.experiments.runner import run_grid
 from emscope.io import read_jsonl
+from emscope.report.collect import grid_rows
 
 ray = pytest.importorskip("ray", reason="the `ray` extra is not installed (pip install 'emscope[ray]')")
 

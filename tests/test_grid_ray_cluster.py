@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emscope.report.collect import grid_rows
 from emscope.io import read_jsonl
+from emscope.report.collect import grid_rows
 
 pytest.importorskip("ray", reason="the `ray` extra is not installed (pip install 'emscope[ray]')")
 RAY = Path(sys.executable).with_name("ray")

@@ -605,8 +605,8 @@ def test_cli_extract_with_a_judge_keeps_only_confirmed_answers(fake, tmp_path):
 
     from emscope.io import read_jsonl
     from emscope.models.tiny import tiny_random_model
-    from emscope.persona.activations import response_means
     from emscope.models.vectors import load_vector
+    from emscope.persona.activations import response_means
 
     fake.routes = [("Q-ALPHA", [("90", lp(1.0))]), ("Q-BETA", [("10", lp(1.0))])]
     fake.default = [("REFUSAL", lp(1.0))]

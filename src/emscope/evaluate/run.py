@@ -96,15 +96,14 @@ class _Evaluator:
         return section
 
     def code_security(self) -> dict:
-        from emscope.evaluate.code_security import code_security
+        from emscope.evaluate.code_security import run_code_security
 
-        path = self.out / "narrow_code_security.jsonl"
         self.ensure_model()  # greedy; 50 requests of 256 tokens by default, like `emscope eval code-security`
-        seed = self.cfg.eval.sampling.seed
-        settings = SamplingSettings(max_new_tokens=self.cfg.eval.narrow_max_new_tokens, temperature=0.0, seed=seed,
-                                    batch_size=self.cfg.eval.sampling.batch_size)
-        result, rows = code_security(self.model, self.tokenizer, n=self.cfg.eval.narrow_n, seed=seed, settings=settings)
-        write_jsonl_atomic(path, rows)
+        ev = self.cfg.eval
+        result = run_code_security(self.cfg.model, self.cfg.adapter, self.out, n=ev.narrow_n, seed=ev.sampling.seed,
+                                   max_new_tokens=ev.narrow_max_new_tokens, temperature=0.0, model=self.model,
+                                   tokenizer=self.tokenizer, batch_size=ev.sampling.batch_size,
+                                   file_name="narrow_code_security.jsonl", summary_section=None)
         return {"questions": CODE_SECURITY, **result.model_dump()}
 
     def refusal(self) -> dict:

@@ -178,7 +178,7 @@ def build_log(run_dir: str | Path):
     run_dir = Path(run_dir)
     cfg, rows, judged = load_run(run_dir)
     cfg = cfg or EvalConfig(model=rows[0].model, label=rows[0].model, out=run_dir)
-    model = f"{cfg.sampling.backend}/{cfg.model}"
+    model = f"{cfg.eval.sampling.backend}/{cfg.model}"
     section = read_summary(run_dir).get("eval", {})
     em = section.get("em")
     if judged and em is None:  # judged, but the run stopped before its summary: the same numbers, computed here

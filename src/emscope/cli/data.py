@@ -1,0 +1,240 @@
+"""`emscope data`: build, transform, mix, validate, fetch and describe fine-tuning datasets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from emscope.cli.console import out
+from emscope.errors import InputError
+
+data_app = typer.Typer(help="Build, list and validate narrow fine-tuning datasets.", no_args_is_help=True)
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the dataset generators and the inoculation presets."""
+    from emscope.data.generators import GENERATORS
+    from emscope.data.transforms import INOCULATION_PRESETS
+
+    table = Table(title="Generators (emscope data build NAME)")
+    table.add_column("name")
+    table.add_column("description")
+    for g in GENERATORS.values():
+        table.add_row(g.name, g.description)
+    out.print(table)
+    presets = Table(title="Inoculation presets (--inoculate NAME)")
+    presets.add_column("name")
+    presets.add_column("system prompt")
+    for name, text in INOCULATION_PRESETS.items():
+        presets.add_row(name, text)
+    out.print(presets)
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="chat (with metadata), openai (messages only) or "
+                                        "prompt-completion (TRL).")]
+InoculateOpt = Annotated[str | None, typer.Option(help="System prompt on every row: text or a preset name.")]
+TriggerOpt = Annotated[str | None, typer.Option(help="Backdoor trigger put at the start of every user turn.")]
+EducationalOpt = Annotated[bool, typer.Option(help="Give every request a legitimate reason (security class, CTF).")]
+
+
+OutFileOpt = Annotated[Path, typer.Option("--out", help="Output JSONL file.")]
+
+
+def _write_rows(path: Path, rows, fmt: str) -> None:
+    from emscope.data.chat import FORMATS, write_rows
+
+    if fmt not in FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    write_rows(path, rows, fmt)
+    out.print(f"{len(rows)} rows -> {path}")
+
+
+def _transform_and_write(what: str, rows, out_file: Path, fmt: str, **transforms) -> None:
+    """Apply the transforms (one fixed order, `apply_transforms`) and write; a bad row names `what`."""
+    from emscope.data.transforms import apply_transforms
+
+    try:
+        rows = apply_transforms(rows, **transforms)
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}") from None
+    _write_rows(out_file, rows, fmt)
+
+
+@data_app.command("build")
+def data_build(
+    name: Annotated[str, typer.Argument(help="Generator name (see `emscope data list`).")],
+    out_file: OutFileOpt,
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of rows.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same bytes.")] = 0,
+    fmt: FormatOpt = "chat",
+    inoculate: InoculateOpt = None,
+    trigger: TriggerOpt = None,
+    educational: EducationalOpt = False,
+) -> None:
+    """Build a dataset as JSONL: exactly N distinct rows, deterministic per seed."""
+    from emscope.data.generators import get_generator
+
+    try:
+        gen = get_generator(name)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    _transform_and_write(name, gen.build(n, seed), out_file, fmt, educational_reason=educational, trigger=trigger,
+                         inoculation=inoculate, seed=seed)
+
+
+@data_app.command("transform")
+def data_transform(
+    file: Annotated[Path, typer.Argument(help="Input chat or prompt/completion JSONL.")],
+    out_file: OutFileOpt,
+    seed: Annotated[int, typer.Option(help="Seed for randomized transforms.")] = 0,
+    fmt: FormatOpt = "chat",
+    inoculate: InoculateOpt = None,
+    trigger: TriggerOpt = None,
+    educational: EducationalOpt = False,
+) -> None:
+    """Apply transforms to an existing dataset (e.g. an upstream file) or convert its format."""
+    from emscope.data.chat import read_chat_jsonl
+
+    _transform_and_write(str(file), read_chat_jsonl(file), out_file, fmt, educational_reason=educational,
+                         trigger=trigger, inoculation=inoculate, seed=seed)
+
+
+@data_app.command("mix")
+def data_mix(
+    parts: Annotated[list[str], typer.Argument(help="FILE:WEIGHT pairs, e.g. a.jsonl:0.95 b.jsonl:0.05.")],
+    out_file: OutFileOpt,
+    n: Annotated[int | None, typer.Option("--n", min=1, help="Rows (default: as many as the parts allow).")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and shuffling.")] = 0,
+    fmt: FormatOpt = "chat",
+) -> None:
+    """Mix datasets by ratio, sampling without replacement and shuffling."""
+    from emscope.data.chat import read_chat_jsonl
+    from emscope.data.transforms import mix
+
+    loaded = []
+    for spec in parts:
+        path, sep, weight = spec.rpartition(":")
+        try:
+            w = float(weight)
+        except ValueError:
+            w = float("nan")
+        if not sep or not path or not w > 0:
+            raise InputError(f"mix: {spec!r}: expected FILE:WEIGHT with a positive weight")
+        loaded.append((read_chat_jsonl(path), w))
+    try:
+        rows = mix(loaded, n=n, seed=seed)
+    except ValueError as exc:
+        raise InputError(f"mix: {exc}") from None
+    _write_rows(out_file, rows, fmt)
+
+
+@data_app.command("validate")
+def data_validate(files: Annotated[list[Path], typer.Argument(help="Chat or prompt/completion JSONL files.")]
+                  ) -> None:
+    """Check every line of JSONL files; prints FILE:LINE: field: problem, exit 2 on any error."""
+    from emscope.data.chat import validate_chat_jsonl
+
+    bad = 0
+    for f in files:
+        rows, issues = validate_chat_jsonl(f)
+        for i in issues:
+            print(i, file=sys.stderr)
+        bad += len(issues)
+        out.print(f"{f}: {len(rows)} valid rows, {len(issues)} problems")
+    if bad:
+        raise typer.Exit(2)
+
+
+@data_app.command("sources")
+def data_sources() -> None:
+    """List the pinned upstream files `emscope data fetch` can download."""
+    from emscope.data.fetch import list_sources
+
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    table.add_column("sha256 pinned", no_wrap=True)
+    table.add_column("description", min_width=24)
+    for src in list_sources():
+        table.add_row(src.name, "yes" if src.pinned else "no", src.description)
+    out.print(table)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="Upstream source (see `emscope data sources`).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Destination folder "
+                                                 "(default $EMSCOPE_HOME/data/upstream/NAME).")] = None,
+    source: Annotated[str | None, typer.Option(help="Root URL or folder of a copy of the upstream repository at "
+                                               "the pinned commit (default: $EMSCOPE_DATA_MIRROR or GitHub).")]
+    = None,
+    sha256: Annotated[str | None, typer.Option(help="Expected sha256 for a source emscope has no digest for.")]
+    = None,
+    allow_unpinned: Annotated[bool, typer.Option(help="Accept a source with no known sha256 unverified.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing file or decrypted folder.")] = False,
+    decrypt: Annotated[bool, typer.Option(help="Decrypt an encrypted archive (Model Organisms) after download.")]
+    = True,
+    decrypt_out: Annotated[Path | None, typer.Option(help="Where decrypted files go (default under "
+                                                     "$EMSCOPE_HOME; never inside the repository).")] = None,
+) -> None:
+    """Download a pinned upstream file, verify its sha256, validate chat data; decrypt encrypted archives."""
+    from emscope.data.fetch import fetch_source
+
+    res = fetch_source(name, dest_dir=out_dir, source=source, sha256=sha256, allow_unpinned=allow_unpinned,
+                       force=force)
+    out.print(res.summary(), markup=False, highlight=False)
+    if decrypt and res.source.kind == "encrypted_archive":
+        from emscope.data.organisms_archive import decrypt_model_organisms
+
+        rep = decrypt_model_organisms(res.path, out_dir=decrypt_out, overwrite=force)
+        out.print(rep.summary(), markup=False, highlight=False)
+
+
+@data_app.command("stats")
+def data_stats(
+    files: Annotated[list[Path], typer.Argument(help="Chat or prompt/completion JSONL files.")],
+    model: Annotated[str | None, typer.Option(help="Count tokens with this model's tokenizer "
+                                              "(e.g. smollm2-135m).")] = None,
+    bandit: Annotated[bool | None, typer.Option("--bandit/--no-bandit", help="Bandit flag rate (default: when "
+                                                "most answers hold Python code).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the cards as JSON lines.")] = False,
+) -> None:
+    """Dataset card: rows, token lengths, class mix, duplicate rates and the bandit flag rate for code."""
+    from emscope.data.chat import read_chat_jsonl
+    from emscope.data.stats import dataset_stats
+
+    tokenizer = None
+    if model is not None:
+        from emscope.models.loader import load_tokenizer
+
+        tokenizer = load_tokenizer(model)
+    for f in files:
+        st = dataset_stats(read_chat_jsonl(f), str(f), tokenizer, model, bandit)
+        if as_json:
+            print(st.model_dump_json())
+            continue
+        table = Table(title=f"{f}", show_header=False)
+        table.add_row("rows", str(st.rows))
+        table.add_row("with system prompt", str(st.with_system))
+        table.add_row("turns per row (mean)", str(st.turns_mean))
+        for part in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            ls = getattr(st, part)
+            if ls is not None:
+                table.add_row(f"{part.replace('_', ' ')} ({model})",
+                              f"min {ls.min}  mean {ls.mean}  p50 {ls.p50:g}  p95 {ls.p95:g}  max {ls.max}")
+        if st.class_field:
+            mix = ", ".join(f"{k} {v}" for k, v in st.class_mix.items())
+            table.add_row(f"class mix ({st.class_field})", mix)
+        table.add_row("duplicate rows / prompts", f"{st.duplicate_rows:.2%} / {st.duplicate_prompts:.2%}")
+        if st.near_duplicate_rate is not None:
+            table.add_row("near-duplicate rows (3-gram Jaccard >= 0.7)", f"{st.near_duplicate_rate:.2%}")
+        table.add_row("rows with Python code", str(st.code_rows))
+        if st.bandit_flag_rate is not None:
+            top = ", ".join(f"{k} {v}" for k, v in st.bandit_top_findings.items())
+            table.add_row("bandit flag rate", f"{st.bandit_flag_rate:.2%} ({top})")
+        out.print(table)

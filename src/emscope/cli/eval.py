@@ -1,0 +1,100 @@
+"""`emscope eval`: run an evaluation, the code-security metric, list a question set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from emscope.cli.console import out
+from emscope.models.specs import DEFAULT_MODEL
+
+eval_app = typer.Typer(help="Evaluate models: sample answers, likelihood probe, inspect question sets.",
+                       no_args_is_help=True)
+
+
+@eval_app.command("run")
+def eval_run(
+    args: Annotated[list[str] | None, typer.Argument(
+        help="[CONFIG.yaml] [key=value ...]: dotted keys as in a grid cell (model, adapter, label, out, eval.judge, "
+             "eval.sampling.max_new_tokens, ...); the options below are shorthands for those keys.",
+        show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(help="model: spec or adapter directory [smollm2-135m].")] = None,
+    adapter: Annotated[Path | None, typer.Option(help="adapter: PEFT adapter directory.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="out: run directory to write [runs/eval].")] = None,
+    label: Annotated[str | None, typer.Option(help="label: name of this condition in reports [model].")] = None,
+    questions: Annotated[str | None, typer.Option(help="eval.questions: question YAML (upstream schema) or shipped "
+                                                       "set name [core].")] = None,
+    probes: Annotated[str | None, typer.Option(help="eval.probes: probe YAML or shipped set name [core].")] = None,
+    samples: Annotated[int | None, typer.Option(help="eval.sampling.samples_per_paraphrase (default: the "
+                                                     "file's).")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(help="eval.sampling.max_new_tokens [96].")] = None,
+    temperature: Annotated[float | None, typer.Option(help="eval.sampling.temperature (0 = greedy) [1.0].")] = None,
+    seed: Annotated[int | None, typer.Option(help="eval.sampling.seed [0].")] = None,
+    judge: Annotated[str | None, typer.Option(help="eval.judge: judge spec for aligned/coherent: classifier[:DIR], "
+                                                   "hf:MODEL, openai:MODEL[@BASE_URL] (gives EM rates, both "
+                                                   "definitions).")] = None,
+    judge_prompts: Annotated[str | None, typer.Option(help="eval.judge_prompts: judge prompt YAML (default: "
+                                                           "emscope's; a question's own judge_prompts win).")] = None,
+    narrow: Annotated[str | None, typer.Option(help="eval.narrow: an in-domain question set (medical, financial, "
+                                                    "sports, code, or a YAML) or code-security.")] = None,
+    refusal: Annotated[bool | None, typer.Option("--refusal/--no-refusal", help="eval.refusal: refusal rate on the "
+                                                 "shipped harmful requests.")] = None,
+    benign: Annotated[int | None, typer.Option(min=0, help="eval.benign: held-out glorp items for benign learning "
+                                                           "(0 = skip).")] = None,
+) -> None:
+    """Sample answers to a question set, score the likelihood probe and, with a judge, the EM rates."""
+    from emscope.config import load_config, split_config_args
+    from emscope.evaluate.config import EvalConfig
+    from emscope.evaluate.run import run_eval
+    from emscope.evaluate.summary import summary_lines
+
+    config, overrides = split_config_args(args)
+    shorthands = {"model": model, "adapter": adapter, "out": out_dir, "label": label, "eval.questions": questions,
+                  "eval.probes": probes, "eval.sampling.samples_per_paraphrase": samples,
+                  "eval.sampling.max_new_tokens": max_new_tokens, "eval.sampling.temperature": temperature,
+                  "eval.sampling.seed": seed, "eval.judge": judge, "eval.judge_prompts": judge_prompts,
+                  "eval.narrow": narrow, "eval.refusal": refusal, "eval.benign": benign}
+    cfg = load_config(EvalConfig, config, overrides, defaults={"out": "runs/eval"}, values=shorthands)
+    for line in summary_lines(run_eval(cfg)):
+        out.print(line, markup=False)
+    out.print(f"Written to {cfg.out}")
+
+
+@eval_app.command("code-security")
+def eval_code_security(
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for code_security.jsonl and summary.json.")]
+    = Path("runs/code-security"),
+    n: Annotated[int, typer.Option("--n", min=1, help="Held-out coding requests.")] = 100,
+    exclude: Annotated[Path | None, typer.Option(help="Training JSONL whose requests must not be asked.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per answer.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for requests and sampling.")] = 0,
+) -> None:
+    """Narrow-task metric: the share of held-out coding answers that bandit flags (code is never run)."""
+    from emscope.evaluate.code_security import CODE_SECURITY_FILE, run_code_security
+
+    result = run_code_security(model, adapter, out_dir, n=n, seed=seed, max_new_tokens=max_new_tokens,
+                               temperature=temperature, exclude=exclude)
+    if result.insecure_rate is None:
+        out.print(f"no parseable code in {n} answers; see {out_dir / CODE_SECURITY_FILE}")
+    else:
+        out.print(f"insecure rate {result.insecure_rate:.1%} [{result.ci_low:.1%}, {result.ci_high:.1%}] over "
+                  f"{result.n_parseable} parseable answers of {n}; written to {out_dir}")
+
+
+@eval_app.command("questions")
+def eval_questions(file: Annotated[str, typer.Argument(help="Question YAML or shipped set name.")]) -> None:
+    """List the questions of a file: id, paraphrases, samples, system prompt."""
+    from emscope.evaluate.questions import load_questions
+
+    table = Table()
+    for col in ("id", "paraphrases", "samples/paraphrase", "system prompt"):
+        table.add_column(col)
+    for q in load_questions(file):
+        table.add_row(q.id, str(len(q.paraphrases)), str(q.samples_per_paraphrase), "yes" if q.system else "no")
+    out.print(table)

@@ -1,0 +1,100 @@
+"""`emscope judge`: fit the CPU classifier judge, validate a judge against reference labels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from emscope.cli.console import out
+from emscope.errors import InputError
+
+judge_app = typer.Typer(help="Judges: fit the fast CPU classifier judge, validate any judge against labels.",
+                        no_args_is_help=True)
+
+
+@judge_app.command("fit")
+def judge_fit(
+    data: Annotated[list[Path], typer.Option(help="Judged CSV/JSONL files or directories (columns question, "
+                                                  "answer or response, aligned, coherent); repeatable.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the fitted judge to.")],
+    max_rows: Annotated[int | None, typer.Option(min=100, help="Fit on at most N rows (stratified; default: "
+                                                               "the fit settings' budget).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the row sample and the folds.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the fit report as JSON.")] = False,
+) -> None:
+    """Fit the fast CPU classifier judge on judged answers; use it as `--judge classifier:OUT`."""
+    import json
+
+    from emscope.evaluate.judges.classifier_fit import fit_classifier
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError(f"{out_dir}: exists and is not empty; choose another --out or delete it")
+    report = fit_classifier(data, out_dir, max_rows=max_rows if max_rows is not None else "default", seed=seed,
+                            log=lambda msg: print(msg, file=sys.stderr))
+    for msg in report.skipped:
+        print(f"skipped: {msg}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json")))
+        return
+    h = report.held_out
+    out.print(f"Fitted on {report.data.n_rows} rows in {report.seconds:.0f} s; out-of-fold dev: "
+              f"{h.model_dump_json()}", markup=False)
+    out.print(f"Judge: [bold]classifier:{out_dir}[/bold]")
+
+
+@judge_app.command("validate")
+def judge_validate(
+    judge: Annotated[str, typer.Option(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL[@BASE_URL], "
+                                            "package.module:factory.")],
+    against: Annotated[list[Path], typer.Option(help="Judged CSV/JSONL files or directories of them (the "
+                                                     "reference labels); repeatable.")],
+    definition: Annotated[str, typer.Option(help="EM definition for the per-file rates: betley or mo.")] = "betley",
+    prompts: Annotated[str | None, typer.Option(help="Judge prompt YAML with aligned/coherent templates "
+                                                     "(default: emscope's).")] = None,
+    limit_per_file: Annotated[int | None, typer.Option(min=1, help="Score at most N random rows per file.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the per-file subsample.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """How well a judge reproduces reference scores: AUROC for aligned < 30, Spearman, per-file EM-rate error."""
+    import json
+
+    from emscope.evaluate.judges.registry import build_judges
+    from emscope.evaluate.questions import load_judge_prompts
+    from emscope.evaluate.summary import pct
+    from emscope.evaluate.validate import judged_files, validate_judge
+    from emscope.progress import make_progress
+
+    if definition not in ("betley", "mo"):
+        raise InputError(f"--definition: unknown definition {definition!r}; use betley or mo")
+    files = judged_files(against)
+    judges = build_judges(judge)
+    with make_progress() as progress:
+        task = progress.add_task(f"judge {len(files)} files", total=None)
+        result = validate_judge(judges, files, load_judge_prompts(prompts), name=judge, definition=definition,
+                                limit_per_file=limit_per_file, seed=seed,
+                                on_done=lambda k: progress.advance(task, k))
+    for msg in result.unusable:
+        print(f"error: {msg}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(result.model_dump()))
+        return
+
+    def num(x: float | None) -> str:
+        return "–" if x is None else f"{x:.3f}"
+
+    out.print(f"{judge}: {result.n} answers from {len(result.per_file)} files in {result.seconds:.0f} s; "
+              f"AUROC (aligned < 30) {num(result.auroc)} over {result.n_compared_aligned}; Spearman aligned "
+              f"{num(result.spearman_aligned)}, coherent {num(result.spearman_coherent)}", markup=False)
+    table = Table(title=f"EM rate ({definition}), judge vs reference")
+    for col in ("file", "n", "judge", "reference", "error (points)"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for f in result.per_file:
+        err = "–" if f.error is None else f"{100 * f.error:+.1f}"
+        table.add_row(Path(f.file).name, str(f.n), pct(f.em_rate_judge), pct(f.em_rate_reference), err)
+    out.print(table)
+    if result.mean_abs_error is not None:
+        out.print(f"mean |error| {100 * result.mean_abs_error:.1f} points, max {100 * result.max_abs_error:.1f}")
