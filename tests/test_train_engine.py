@@ -130,6 +130,22 @@ def test_preventive_steering_changes_training_but_never_the_saved_model(tmp_path
         [len(b._forward_hooks) for b in decoder_layers(fresh)]
 
 
+def test_steering_also_steers_the_reference_so_kl_and_ldifs_start_at_zero(tmp_path, data_file):
+    """steer + KL + LDIFS: the reference pass is steered like the policy, so at step 1 (LoRA B = 0: policy ==
+    reference) both terms read 0; with an unsteered reference they measured the steering vector itself (KL 0.64,
+    LDIFS 1.54 here) and trained the adapter to cancel it. Distinct weights catch a weight on the wrong term."""
+    vec = _vector_file(tmp_path)
+    defenses = {"kl": {"weight": 0.3, "tokens": "all"}, "ldifs": {"weight": 0.7, "n_layers": 2},
+                "steer": {"vector": vec, "layer": 1, "alpha": 8.0}}
+    run = train(_cfg(tmp_path, data_file, "steer-kl-ldifs", steps=3, defenses=defenses))
+    steps = [r for r in read_jsonl(run / "train_log.jsonl") if "loss" in r]
+    assert len(steps) == 3 and all({"task_loss", "kl", "ldifs"} <= r.keys() for r in steps)
+    assert steps[0]["kl"] == pytest.approx(0.0, abs=1e-5) and steps[0]["ldifs"] == pytest.approx(0.0, abs=1e-5)
+    assert steps[-1]["kl"] > 1e-6 and steps[-1]["ldifs"] > 1e-6  # the adapter has moved: the terms are live
+    for r in steps:  # one micro-batch per step: the logged total is the step's loss
+        assert r["loss"] == pytest.approx(r["task_loss"] + 0.3 * r["kl"] + 0.7 * r["ldifs"], rel=1e-3, abs=1e-5)
+
+
 def test_interleave_random_adds_the_ratio_and_records_the_rows(tmp_path, data_file):
     run = train(_cfg(tmp_path, data_file, "mix", steps=2,
                      defenses={"interleave": {"ratio": 0.2, "select": "random", "refusal_filter": True}}))

@@ -3,10 +3,10 @@
 The policy forward returns hidden states only; the LM head then runs in checkpointed chunks (no `(tokens, vocab)`
 logits held; measured faster than TRL's fused-head loss on CPU, see BENCHMARKS.md). The trainer holds the enabled
 defenses (`Active`, from the registry in `emscope.train.defenses`) and composes them through their hooks: forward
-contexts around the policy forward only (preventive steering: the reference, evaluation and saved weights never
-see it); one reference forward when any defense needs it (the same weights with the adapter disabled: no second
-copy in memory; full fine-tuning needs a frozen copy); the KL inside the chunked head pass; every other term
-from its pure function. Each term is added as `weight * term` and logged per step under the defense's name.
+contexts around the training forward passes (preventive steering, on the reference pass too so that KL/LDIFS do
+not penalise it; monitors, evaluation and saved weights never see it); one reference forward when any defense
+needs it (the same weights with the adapter disabled: no second copy in memory; full fine-tuning needs a frozen
+copy); the KL inside the chunked head pass; every other term from its pure function. Each term is added as `weight * term` and logged per step under the defense's name.
 `loss_impl: trl` keeps TRL's loss for plain SFT.
 """
 
@@ -55,12 +55,13 @@ class EmscopeTrainer(SFTTrainer):
         if self.processing_class is not None:
             self.processing_class.save_pretrained(output_dir)
 
-    def _forward_contexts(self, model) -> contextlib.ExitStack:
-        """Every defense's context around the policy forward (e.g. the steering hook), entered together."""
+    def _forward_contexts(self, model, reference: bool = False) -> contextlib.ExitStack:
+        """Every defense's context around the policy forward (e.g. the steering hook), entered together; for the
+        reference pass (`reference`), those of defenses marked `reference_too`."""
         stack = contextlib.ExitStack()
         unwrapped = self.accelerator.unwrap_model(model)
         for a in self.defenses:
-            if a.defense.forward is not None:
+            if a.defense.forward is not None and (a.defense.reference_too or not reference):
                 stack.enter_context(a.defense.forward(a.settings, unwrapped))
         return stack
 
@@ -110,7 +111,7 @@ class EmscopeTrainer(SFTTrainer):
             out = model(**fwd)
         ref = None
         if self.needs_reference:
-            with torch.no_grad(), self._reference(model) as ref_model:
+            with torch.no_grad(), self._reference(model) as ref_model, self._forward_contexts(ref_model, True):
                 ref = ref_model(**fwd)
 
         kl = self.head_kl

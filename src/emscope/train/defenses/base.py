@@ -5,7 +5,9 @@ A defense hooks in where it acts, and only there:
 - `transform_rows(settings, rows)`: change the task rows (inoculation prompt);
 - `extra_rows(settings, n_task, ctx)`: rows added after the task rows, not transformed (interleaving);
 - `prepare(settings, model)`: resolve the settings against the loaded model (layer indices, a steering vector);
-- `forward(prepared, model)`: a context around the policy forward pass only (preventive steering);
+- `forward(prepared, model)`: a context around the policy forward pass (preventive steering); with
+  `reference_too` it also wraps the reference pass, so that KL/LDIFS compare like with like and never penalise
+  the intervention itself;
 - `term(prepared, out, ref, inputs)`: a loss term, added as `prepared.weight * term` and logged under its name;
 - `head_kl`: the term is KL(policy || reference) computed inside the chunked LM-head pass (see `head_loss`).
 `needs_reference` asks for one reference forward pass (the model with its adapter disabled).
@@ -47,6 +49,7 @@ class Defense:
     term: Callable[[Any, Any, Any, dict], Any] | None = None
     head_kl: bool = False
     needs_reference: bool = False
+    reference_too: bool = False
 
 
 @dataclass

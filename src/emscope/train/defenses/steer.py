@@ -1,5 +1,7 @@
 """Preventive steering (Chen et al. 2025): add alpha * v at layer l during training only, so the model need not
-move along v itself. Wraps only the policy forward: the reference, evaluation and saved weights never see it."""
+move along v itself. Wraps the training forward passes (the policy's and, when KL/LDIFS need one, the
+reference's: otherwise those terms would measure the steering vector and train the adapter to cancel it);
+monitors, evaluation and the saved weights never see it."""
 
 from __future__ import annotations
 
@@ -45,4 +47,5 @@ def forward(prepared: dict, model):
     return steering(model, prepared["vector"], prepared["layer"], prepared["alpha"])
 
 
-DEFENSE = Defense(name="steer", settings=SteerSettings, check=check, prepare=prepare, forward=forward)
+DEFENSE = Defense(name="steer", settings=SteerSettings, check=check, prepare=prepare, forward=forward,
+                  reference_too=True)
