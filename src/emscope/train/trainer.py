@@ -6,8 +6,8 @@ defenses (`Active`, from the registry in `emscope.train.defenses`) and composes 
 contexts around the training forward passes (preventive steering, on the reference pass too so that KL/LDIFS do
 not penalise it; monitors, evaluation and saved weights never see it); one reference forward when any defense
 needs it (the same weights with the adapter disabled: no second copy in memory; full fine-tuning needs a frozen
-copy); the KL inside the chunked head pass; every other term from its pure function. Each term is added as `weight * term` and logged per step under the defense's name.
-`loss_impl: trl` keeps TRL's loss for plain SFT.
+copy); the KL inside the chunked head pass; every other term from its pure function. Each term is added as
+`weight * term` and logged per step under the defense's name. `loss_impl: trl` keeps TRL's loss for plain SFT.
 """
 
 from __future__ import annotations
