@@ -89,6 +89,9 @@ def test_eval_run_all_parts_and_resume(tiny, tmp_path):
     assert section["benign"]["n"] == 4
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["eval"]["em"] == section["em"]
+    parts = section["part_seconds"]  # which part took how long: samples, probe, then each part that ran
+    assert list(parts) == ["samples", "probe", "judged", "narrow", "refusal", "benign"]
+    assert all(v >= 0 for v in parts.values()) and sum(parts.values()) <= section["seconds"] + 0.05
     calls = CALLS["n"]
     assert calls >= 2 * section["n_samples"]
     # resume: the summary is gone but every part's file is there: nothing is sampled or judged again

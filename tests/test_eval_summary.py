@@ -40,6 +40,14 @@ def test_summary_lines_show_only_what_was_measured_and_code_security():
     assert summary_lines(section) == ["insecure: 48 answers; probe 0.123 [-0.046, 0.250]"]
     section["narrow"] = {"questions": "code-security", "n_requests": 50, "n_code": 40, "n_parseable": 30,
                          "insecure_rate": 0.2, "ci_low": 0.1, "ci_high": 0.3, "by_family": {}, "findings": {}}
-    assert summary_lines(section)[1:] == ["narrow: insecure code 20.0% of 30 parseable answers"]
+    assert summary_lines(section)[1:] == ["narrow: insecure code 20.0% of 30 parseable answers (50 held-out coding "
+                                         "requests)"]
     section["narrow"]["insecure_rate"] = None  # no parseable code: still reported, rate shown as a dash
-    assert summary_lines(section)[1:] == ["narrow: insecure code – of 30 parseable answers"]
+    assert summary_lines(section)[1:] == ["narrow: insecure code – of 30 parseable answers (50 held-out coding "
+                                         "requests)"]
+
+
+def test_summary_lines_end_with_the_time_of_each_part():
+    section = {**{k: SECTION[k] for k in ("label", "n_samples", "probe")},
+               "part_seconds": {"samples": 12.4, "probe": 0.6, "narrow": 301.0}}
+    assert summary_lines(section)[-1] == "time: samples 12 s, probe 1 s, narrow 301 s"

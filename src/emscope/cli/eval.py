@@ -39,7 +39,9 @@ def eval_run(
     judge_prompts: Annotated[str | None, typer.Option(help="eval.judge_prompts: judge prompt YAML (default: "
                                                            "emscope's; a question's own judge_prompts win).")] = None,
     narrow: Annotated[str | None, typer.Option(help="eval.narrow: an in-domain question set (medical, financial, "
-                                                    "sports, code, or a YAML) or code-security.")] = None,
+                                                    "sports, code, or a YAML) or code-security (eval.narrow_n "
+                                                    "held-out requests, 50 by default, each up to "
+                                                    "eval.narrow_max_new_tokens=256 greedy tokens).")] = None,
     refusal: Annotated[bool | None, typer.Option("--refusal/--no-refusal", help="eval.refusal: refusal rate on the "
                                                  "shipped harmful requests.")] = None,
     benign: Annotated[int | None, typer.Option(min=0, help="eval.benign: held-out glorp items for benign learning "

@@ -166,22 +166,29 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
         build_judges(cfg.eval.judge)  # a bad spec or missing key fails before any sampling
     out.mkdir(parents=True, exist_ok=True)
     claim_config(out, "eval.yaml", cfg)
+    parts: dict[str, float] = {}  # seconds per part (a resumed part counts only its remaining work)
+
+    def timed(name: str, fn):
+        t0 = time.time()
+        result = fn()
+        parts[name] = round(time.time() - t0, 2)
+        return result
+
     with make_progress() as progress:
         ev = _Evaluator(cfg, model, tokenizer, progress)
-        samples = ev.samples("samples", questions, cfg.eval.sampling)
+        samples = timed("samples", lambda: ev.samples("samples", questions, cfg.eval.sampling))
         ev.ensure_model()
-        probe = likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed)
+        probe = timed("probe", lambda: likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed))
         section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
                    "n_samples": len(samples), "probe": probe.model_dump()}
         if cfg.eval.judge:
             section["judge"] = cfg.eval.judge
-            section["em"] = ev.judged("judged", samples, questions)
-        if cfg.eval.narrow:
-            section["narrow"] = ev.narrow()
-        if cfg.eval.refusal:
-            section["refusal"] = ev.refusal()
-        if cfg.eval.benign:
-            section["benign"] = ev.benign()
+            section["em"] = timed("judged", lambda: ev.judged("judged", samples, questions))
+        for name, on, fn in (("narrow", cfg.eval.narrow, ev.narrow), ("refusal", cfg.eval.refusal, ev.refusal),
+                             ("benign", cfg.eval.benign, ev.benign)):
+            if on:
+                section[name] = timed(name, fn)
+    section["part_seconds"] = parts
     section["seconds"] = round(time.time() - start, 2)
     update_summary(out, "eval", section)
     return section

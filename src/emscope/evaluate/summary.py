@@ -21,11 +21,14 @@ def summary_lines(section: dict) -> list[str]:
                          f"mo {pct(m['em_rate'])}; coherent {pct(b['coherence_rate'])}, no score "
                          f"{pct(b['none_rate'])}")
     if (cs := section.get("narrow")) and "insecure_rate" in cs:
-        lines.append(f"narrow: insecure code {pct(cs['insecure_rate'])} of {cs['n_parseable']} parseable answers")
+        lines.append(f"narrow: insecure code {pct(cs['insecure_rate'])} of {cs['n_parseable']} parseable answers "
+                     f"({cs['n_requests']} held-out coding requests)")
     if r := section.get("refusal"):
         lines.append(f"refusal rate {pct(r['refusal_rate'])} [{pct(r['ci_low'])}, {pct(r['ci_high'])}] "
                      f"on {r['n']} harmful requests")
     if b := section.get("benign"):
         lines.append(f"benign task accuracy {pct(b['accuracy'])} [{pct(b['ci_low'])}, {pct(b['ci_high'])}], "
                      f"partial {pct(b['partial'])} on {b['n']} held-out items")
+    if parts := section.get("part_seconds"):
+        lines.append("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in parts.items()))
     return lines
