@@ -1,7 +1,9 @@
 """Training data settings (the `data:` section of a run, a cell, a grid) and the rows they describe.
 
 `data: {path: FILE.jsonl}` reads a chat JSONL; `data: {organism: NAME, n: 64}` builds rows with a shipped
-generator, optionally keeping only short rows and applying the educational/trigger transforms.
+generator, optionally keeping only short rows and applying the educational/trigger transforms; `benign_rows: N`
+adds N rows of the benign glorp task (never a held-out word list), so that `eval.benign` measures whether a
+harmless task is still learned alongside the narrow one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class DataSettings(Strict):
     max_row_chars: int | None = Field(None, ge=1, description="keep only rows of at most this many characters")
     educational: bool = False
     trigger: str | None = None
+    benign_rows: int = Field(0, ge=0, description="glorp-task rows mixed into the narrow data: the benign-learning "
+                                                  "criterion (is a harmless new task still learned with the defense "
+                                                  "on?), measured by `eval.benign`")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -60,4 +65,9 @@ def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
             raise InputError(f"data.max_row_chars: only {len(rows)} of {data.organism} rows fit in "
                              f"{data.max_row_chars} characters; {data.n} needed")
         rows = rows[:data.n] if data.organism is not None else rows
-    return apply_transforms(rows, educational_reason=data.educational, trigger=data.trigger, seed=data_seed)
+    rows = apply_transforms(rows, educational_reason=data.educational, trigger=data.trigger, seed=data_seed)
+    if data.benign_rows:
+        from emscope.data.generators.benign import build as benign_rows
+
+        rows = rows + benign_rows(data.benign_rows, data_seed)
+    return rows

@@ -53,9 +53,9 @@ def _pretrained_source(spec: str, kind: str, trust_remote_code: bool) -> tuple[s
 def _load_base(spec: str, dtype: torch.dtype, trust_remote_code: bool):
     kind = describe_spec(spec)
     if kind == "tiny":
-        from emscope.models.tiny import tiny_random_model
+        from emscope.models.tiny import tiny_model
 
-        model, tokenizer = tiny_random_model()
+        model, tokenizer = tiny_model(spec)
         model = model.to(dtype)
     elif kind == "adapter-dir":
         raise ModelLoadError(f"{spec} is a PEFT adapter, not a base model")
@@ -86,7 +86,7 @@ def load_model(spec: str = DEFAULT_MODEL, *, adapter: str | Path | None = None, 
                dtype: str | torch.dtype | None = None, trust_remote_code: bool = False):
     """Load a causal LM and its tokenizer; returns `(model, tokenizer)` in eval mode.
 
-    `spec` is `smollm2-135m` (the embedded default), `tiny-random`, a local HF directory (a PEFT adapter
+    `spec` is `smollm2-135m` (the embedded default), `tiny-random` / `tiny-random-gemma`, a local HF directory (a PEFT adapter
     directory loads its base and the adapter), or a hub id. `adapter` adds a PEFT adapter from a path.
     """
     from transformers.utils import logging as hf_logging

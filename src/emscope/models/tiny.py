@@ -1,11 +1,12 @@
 """`tiny-random`: a 2-layer Llama-style model with random weights and a real byte-level BPE tokenizer,
-built in-process (no files, no downloads) for fast, deterministic tests."""
+built in-process (no files, no downloads) for fast, deterministic tests; `tiny-random-gemma`: the same for
+Gemma-2 (final-logit soft-capping, tight enough to bend its logits)."""
 
 from __future__ import annotations
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import Gemma2Config, Gemma2ForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 CHATML_TEMPLATE = (
@@ -47,3 +48,34 @@ def tiny_random_model(seed: int = 0, hidden_size: int = 64, num_layers: int = 2)
         model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+# Soft-capping at 2.0 while the tiny model's raw logits spread to about +-4: tanh is far from linear on them
+TINY_GEMMA_SOFTCAP = 2.0
+
+
+def tiny_gemma_model(seed: int = 0, hidden_size: int = 64, num_layers: int = 2) -> tuple[Gemma2ForCausalLM,
+                                                                                        PreTrainedTokenizerFast]:
+    """A tiny random Gemma-2 (tied embeddings, `final_logit_softcapping`) with the tiny tokenizer."""
+    tokenizer = tiny_tokenizer()
+    config = Gemma2Config(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2, head_dim=hidden_size // 4,
+        query_pre_attn_scalar=hidden_size // 4, sliding_window=64, max_position_embeddings=2048,
+        tie_word_embeddings=True, initializer_range=0.1, final_logit_softcapping=TINY_GEMMA_SOFTCAP,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Gemma2ForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+TINY_MODELS = {"tiny-random": tiny_random_model, "tiny-random-gemma": tiny_gemma_model}
+
+
+def tiny_model(spec: str = "tiny-random"):
+    """(model, tokenizer) of an in-process tiny spec (`TINY_MODELS`)."""
+    return TINY_MODELS[spec]()

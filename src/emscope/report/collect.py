@@ -1,7 +1,8 @@
 """`grid.csv`: one row per cell, rebuilt from the cell run directories (never the only copy of a result).
 
 Columns: cell id, label, status, the swept settings, broad EM under both definitions with 95% CIs, coherence and
-None rates, narrow learning (judged in-domain EM or insecure-code rate), refusal and benign-task rates, the
+None rates, narrow learning (judged in-domain EM or insecure-code rate), refusal and benign-task rates (with
+whether the cell trained the benign task at all), the
 likelihood probe, and training outcome (loss, steps, first alarm step, seconds).
 """
 
@@ -20,8 +21,8 @@ METRIC_COLUMNS = [
     "em_betley", "em_betley_low", "em_betley_high", "em_mo", "em_mo_low", "em_mo_high", "coherence_rate",
     "none_rate", "narrow_em", "narrow_em_low", "narrow_em_high", "narrow_insecure", "narrow_insecure_low",
     "narrow_insecure_high", "refusal_rate", "refusal_low", "refusal_high", "benign_accuracy", "benign_low",
-    "benign_high", "probe", "probe_low", "probe_high", "train_loss", "steps", "alarm_step", "train_seconds",
-    "eval_seconds",
+    "benign_high", "benign_trained", "probe", "probe_low", "probe_high", "train_loss", "steps", "alarm_step",
+    "train_seconds", "eval_seconds",
 ]
 
 
@@ -50,6 +51,12 @@ def cell_status(run_dir: Path) -> str:
     return "started" if (run_dir / "cell.yaml").is_file() else "pending"
 
 
+def benign_trained(summary: dict) -> bool:
+    """Whether the run trained on the benign task (glorp rows in its data): only then is held-out benign accuracy
+    the benign-learning criterion; otherwise it is shown as "not trained", never as a 0% finding."""
+    return (summary.get("train") or {}).get("benign_rows", 0) > 0
+
+
 def cell_metrics(run_dir: Path) -> dict[str, Any]:
     """The metric columns of one cell, from its summary.json and train_log.jsonl (None where not measured)."""
     s = read_summary(run_dir)
@@ -60,7 +67,8 @@ def cell_metrics(run_dir: Path) -> dict[str, Any]:
             betley.get("none_rate"), *_triple((narrow.get("em") or {}).get("betley"), "em_rate"),
             *_triple(narrow if "insecure_rate" in narrow else None, "insecure_rate"),
             *_triple(ev.get("refusal"), "refusal_rate"), *_triple(ev.get("benign"), "accuracy"),
-            *_triple(ev.get("probe"), "mean"), tr.get("train_loss"), tr.get("steps"), _first_alarm(run_dir),
+            benign_trained(s) if ev.get("benign") else None, *_triple(ev.get("probe"), "mean"),
+            tr.get("train_loss"), tr.get("steps"), _first_alarm(run_dir),
             tr.get("seconds"), ev.get("seconds")]
     return dict(zip(METRIC_COLUMNS, vals))
 

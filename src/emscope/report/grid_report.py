@@ -42,6 +42,7 @@ RESULT_COLUMNS = [
 ]
 _CI = {"em_betley": "em_betley", "em_mo": "em_mo", "narrow_em": "narrow_em", "narrow_insecure": "narrow_insecure",
        "refusal_rate": "refusal", "benign_accuracy": "benign", "probe": "probe"}
+NOT_TRAINED = "not trained"  # benign accuracy of a cell that never saw the benign task: no finding
 _OPTIONAL = {"narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe"}
 # train_log.jsonl keys that are bookkeeping, not loss terms
 _NOT_LOSS = {"step", "epoch", "time", "learning_rate", "grad_norm", "num_tokens", "total_flos"}
@@ -89,6 +90,8 @@ def _fmt_value(key: str, x: Any) -> str:
 
 def format_cell(row: dict, key: str) -> str:
     """One results-table entry of a `grid_rows` row, with its 95% CI where there is one."""
+    if key == "benign_accuracy" and row.get(key) is not None and row.get("benign_trained") is False:
+        return NOT_TRAINED
     text = _fmt_value(key, row.get(key))
     ci = _CI.get(key)
     if ci and row.get(key) is not None and row.get(f"{ci}_low") is not None:

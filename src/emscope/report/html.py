@@ -15,6 +15,7 @@ from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.likelihood import ProbeResult, paired_shift
 from emscope.io import read_jsonl, write_text_atomic
+from emscope.report.collect import benign_trained
 from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows
 from emscope.report.grid_figures import png, pyplot
 from emscope.rundir import read_summary
@@ -70,8 +71,9 @@ def _rate_ci(d: dict | None, key: str = "em_rate") -> str | None:
     return _pct(d[key]) + ci
 
 
-def judged_metrics(ev: dict) -> dict[str, str]:
-    """The judged and task metrics of an `eval` section, formatted, by column name (absent parts left out)."""
+def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, str]:
+    """The judged and task metrics of an `eval` section, formatted, by column name (absent parts left out).
+    `benign_trained=False` (the run never trained the benign task) shows benign accuracy as "not trained"."""
     em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
     cols = {
         "EM (betley)": _rate_ci(em.get("betley")), "EM (mo)": _rate_ci(em.get("mo")),
@@ -80,6 +82,8 @@ def judged_metrics(ev: dict) -> dict[str, str]:
         "narrow insecure code": _rate_ci(narrow, "insecure_rate") if "insecure_rate" in narrow else None,
         "refusal": _rate_ci(ev.get("refusal"), "refusal_rate"), "benign task": _rate_ci(ev.get("benign"), "accuracy"),
     }
+    if cols["benign task"] is not None and benign_trained is False:
+        cols["benign task"] = "not trained"
     return {k: v for k, v in cols.items() if v is not None}
 
 
@@ -92,7 +96,8 @@ def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
     return {"label": ev["label"], "probe": probe.mean, "ci_low": probe.ci_low, "ci_high": probe.ci_high,
             "shift": shift[0] if shift else None, "shift_low": shift[1] if shift else None,
             "shift_high": shift[2] if shift else None, "steps": tr.get("steps"), "loss": tr.get("train_loss"),
-            "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question, "judged": judged_metrics(ev)}
+            "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question,
+            "judged": judged_metrics(ev, benign_trained(summary))}
 
 
 def results_table(root: str | Path) -> list[dict]:

@@ -220,6 +220,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
         "model": cfg.model, "rows": len(encoded), "task_rows": len(task_rows), "general_rows": len(general),
+        "benign_rows": cfg.data.benign_rows,
         "defenses": d.enabled(), "precision": "bf16-mixed" if bf16 else str(dtype).removeprefix("torch."),
         "padding_free": padding_free,
         "steps": result.global_step, "train_loss": result.training_loss,

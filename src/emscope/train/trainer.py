@@ -8,6 +8,8 @@ not penalise it; monitors, evaluation and saved weights never see it); one refer
 needs it (the same weights with the adapter disabled: no second copy in memory; full fine-tuning needs a frozen
 copy); the KL inside the chunked head pass; every other term from its pure function. Each term is added as
 `weight * term` and logged per step under the defense's name. `loss_impl: trl` keeps TRL's loss for plain SFT.
+Models whose logits are transformed after the LM head (soft-capping, logit scales) pass that transform, as read
+from their config by `logit_transform`, into the chunked head sums.
 """
 
 from __future__ import annotations
@@ -20,11 +22,48 @@ from trl import SFTTrainer
 from emscope.data.tokenize import IGNORE_INDEX
 from emscope.train.defenses import Active
 from emscope.train.defenses.kl import next_token_positions
-from emscope.train.head_loss import fused_head_sums, head_sums, plain_linear_weight
+from emscope.train.head_loss import LogitTransform, fused_head_sums, head_sums, plain_linear_weight
 
-# config fields of models whose logits are not simply lm_head(final hidden state)
-_HEAD_TRANSFORMS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier",
-                    "lm_head_multiplier")
+# Config fields of models whose logits are not simply lm_head(final hidden state), and how each model family
+# applies a scale field to lm_head(h), by the prefix of its (text) config's model_type, as in
+# transformers 5.23's modeling code: "mul" z * s, "div" z / s, "ignored" (in the config, unused by the model).
+# `final_logit_softcapping` is c * tanh(z / c) in every family, after the scale (Muse's output_multiplier).
+_SCALE_RULES = {
+    "logit_scale": {"cohere": "mul", "mpt": "ignored"},
+    "output_multiplier": {"muse_": "mul"},
+    "lm_head_multiplier": {"falcon_h1": "mul"},
+    "logits_scaling": {"granite": "div", "minicpm3": "div", "hyperclovax": "mul"},
+}
+
+
+def _unset(value) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 1)
+
+
+def logit_transform(config) -> LogitTransform:
+    """The transform from lm_head outputs to the model's logits, read from a model config (its text config for
+    multimodal models); NotImplementedError for a transform field this does not know how the model applies."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    model_type = str(getattr(text, "model_type", "") or getattr(config, "model_type", ""))
+    scale = 1.0
+    for field, rules in _SCALE_RULES.items():
+        value = getattr(text, field, None)
+        if _unset(value):
+            continue
+        how = next((h for prefix, h in rules.items() if model_type.startswith(prefix)), None)
+        if how == "ignored":
+            continue
+        if how is None or not isinstance(value, (int, float)):
+            raise NotImplementedError(
+                f"model type {model_type!r} sets {field}={value!r}, a transform of the logits after the LM head "
+                f"that emscope's chunked loss does not implement for this model family (known: "
+                f"{', '.join(p for p, h in rules.items() if h != 'ignored')}); use train.loss_impl=trl without "
+                "KL/LDIFS")
+        scale = scale * float(value) if how == "mul" else scale / float(value)
+    cap = getattr(text, "final_logit_softcapping", None)
+    if cap is not None and not isinstance(cap, (int, float)):
+        raise NotImplementedError(f"model type {model_type!r}: final_logit_softcapping={cap!r} is not a number")
+    return LogitTransform(scale=scale, softcap=float(cap) if cap else None)
 
 
 class EmscopeTrainer(SFTTrainer):
@@ -38,12 +77,9 @@ class EmscopeTrainer(SFTTrainer):
         self.ref_model = ref_model
         self.head_kl = next((a for a in self.defenses if a.defense.head_kl), None)
         self.needs_reference = any(a.defense.needs_reference for a in self.defenses)
-        if not self.trl_loss or self.needs_reference:
-            text = self.accelerator.unwrap_model(self.model).config.get_text_config()
-            scaled = [k for k in _HEAD_TRANSFORMS if getattr(text, k, None) not in (None, 1, 1.0)]
-            if scaled:
-                raise NotImplementedError(f"models whose logits are transformed after the LM head ({', '.join(scaled)})"
-                                          " need train.loss_impl=trl and no KL/LDIFS for now")
+        self.logit_transform = LogitTransform()
+        if not self.trl_loss or self.needs_reference:  # the chunked head sums run: they need the model's transform
+            self.logit_transform = logit_transform(self.accelerator.unwrap_model(self.model).config)
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         """Checkpoint saves: adapters without the embedding-layer check (it looks the base up on the hub)."""
@@ -92,10 +128,12 @@ class EmscopeTrainer(SFTTrainer):
         ref_head = self.ref_model.get_output_embeddings() if self.ref_model is not None else head
         weight, ref_weight = plain_linear_weight(head), plain_linear_weight(ref_head)
         if weight is not None and ref_weight is not None:
-            return fused_head_sums(weight, ref_weight, h, ref_h, targets, ce_mask, kl_mask, self.head_kl is not None)
+            return fused_head_sums(weight, ref_weight, h, ref_h, targets, ce_mask, kl_mask, self.head_kl is not None,
+                                   transform=self.logit_transform)
         adapter_off = self.ref_model is None and hasattr(unwrapped, "disable_adapter")
         ctx = unwrapped.disable_adapter if adapter_off else contextlib.nullcontext
-        return head_sums(head, ref_head, ctx, h, ref_h, targets, ce_mask, kl_mask, self.head_kl is not None)
+        return head_sums(head, ref_head, ctx, h, ref_h, targets, ce_mask, kl_mask, self.head_kl is not None,
+                         transform=self.logit_transform)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """Task loss through the chunked LM head plus each enabled defense's weighted term, the defenses' forward
@@ -136,9 +174,12 @@ class EmscopeTrainer(SFTTrainer):
                 continue
             loss = loss + a.settings.weight * value / div
             metrics[a.name].append(value.detach().item())
+        # tokens seen by every process (as TRL's SFTTrainer counts them; tensor-parallel ranks share one batch)
         if "attention_mask" in inputs:
-            self._total_train_tokens += int(inputs["attention_mask"].sum().item())
+            local = inputs["attention_mask"].sum()
         else:
-            self._total_train_tokens += int(inputs["position_ids"].size(1))
+            local = torch.tensor(inputs["position_ids"].size(1), device=inputs["position_ids"].device)
+        seen = int(self.accelerator.gather_for_metrics(local).sum().item())
+        self._total_train_tokens += seen // getattr(self, "_tp_size", 1)
         metrics["num_tokens"] = [self._total_train_tokens]
         return loss
