@@ -6,7 +6,8 @@ Every k steps (registry name `persona`, see `emscope.train.monitors`) it records
 (b) the likelihood probe (`likelihood_probe`, `likelihood_shift` vs the reference);
 (c) the mean KL(policy || reference) of the next-token distribution at the same prompts (`kl`).
 The reference is the model with its adapter disabled (LoRA runs: exactly the base model, also after a
-resume), or for full fine-tuning the weights when training (re)started. An `AlarmConfig` turns one of these
+resume), or for full fine-tuning the frozen step-0 weights (shared with the KL defense and saved once, so a
+resumed run keeps them). An `AlarmConfig` turns one of these
 signals into an EM-onset alarm; the detector is rebuilt from the run's log when training resumes.
 """
 
@@ -97,12 +98,19 @@ class PersonaMonitor:
             out["likelihood"] = likelihood_probe(model, tokenizer, self.probes).mean
         return out
 
-    def begin(self, model, tokenizer, history: list[dict] | None = None) -> None:
-        """Measure the reference and rebuild the alarm state from earlier readings of this monitor."""
+    def begin(self, model, tokenizer, history: list[dict] | None = None, reference=None) -> None:
+        """Measure the reference and rebuild the alarm state from earlier readings of this monitor.
+
+        The reference is the model with its adapter disabled (LoRA), else `reference` (full fine-tuning: the
+        frozen step-0 weights, the same the KL defense uses, also after a resume), else the current weights."""
         ctx = _reference(model)
-        with ctx if ctx is not None else contextlib.nullcontext():
-            self.ref = self._measure(model, tokenizer)
-        self.ref["kind"] = "adapter-disabled" if ctx is not None else "weights-at-start"
+        if ctx is None and reference is not None:
+            self.ref = self._measure(reference, tokenizer)
+            self.ref["kind"] = "step-0-weights"
+        else:
+            with ctx if ctx is not None else contextlib.nullcontext():
+                self.ref = self._measure(model, tokenizer)
+            self.ref["kind"] = "adapter-disabled" if ctx is not None else "weights-at-start"
         if self.detector:
             self.detector = OnsetDetector(self.alarm)
             for row in sorted(history or [], key=lambda r: r["step"]):

@@ -3,7 +3,7 @@
 A monitor is any callable `(model, tokenizer, step) -> dict | None`. It runs with the model in eval mode and
 without gradients; its result is appended to `train_log.jsonl` as `{"step", "monitor", ...}`. A monitor may
 also have `begin(model, tokenizer, history)`, called when training (re)starts with its earlier log rows (to fix
-a reference or rebuild state). Every monitor also runs once at step 0 of a fresh run, so curves start from the
+a reference or rebuild state); a `begin(..., reference=None)` also gets full fine-tuning's frozen step-0 model. Every monitor also runs once at step 0 of a fresh run, so curves start from the
 untrained model. A result with `"alarm": true` logs an `alarm` event; `"stop": true` also ends training early
 (the adapter is still saved). Monitors are named in the config by registry name (`register_monitor`; shipped:
 `likelihood` in `emscope.evaluate.likelihood`, `persona` in `emscope.persona.monitor`) or as
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,8 +115,17 @@ def _stop_everywhere(stop: bool, device) -> bool:
     return bool(flag.item())
 
 
-def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, tokenizer):
-    """A TrainerCallback running `(name, every, monitor)` triples on rank 0 and logging to `log_path`."""
+def wants_reference(monitor: tuple[str, int, Monitor]) -> bool:
+    """Whether a `(name, every, monitor)`'s `begin` takes the reference model (`begin(..., reference=None)`)."""
+    begin = getattr(monitor[2], "begin", None)
+    return begin is not None and "reference" in inspect.signature(begin).parameters
+
+
+def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, tokenizer, reference=None):
+    """A TrainerCallback running `(name, every, monitor)` triples on rank 0 and logging to `log_path`.
+
+    `reference` (full fine-tuning: the frozen step-0 weights, the same the KL defense uses) is handed to the
+    `begin` of monitors that take it, also after a resume."""
     from transformers import TrainerCallback
 
     def read(args, state, control, model, due: list[tuple[str, int, Monitor]]) -> None:
@@ -132,10 +142,11 @@ def monitor_callback(monitors: list[tuple[str, int, Monitor]], log_path: Path, t
             if state.is_world_process_zero:
                 earlier = [r for r in (read_jsonl(log_path) if log_path.exists() else [])
                            if "event" not in r and r.get("step", 0) <= state.global_step]  # readings kept on resume
-                for name, _every, mon in monitors:
+                for name, every, mon in monitors:
                     if hasattr(mon, "begin"):
+                        kw = {"reference": reference} if wants_reference((name, every, mon)) else {}
                         with _evaluating(model):
-                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name])
+                            mon.begin(model, tokenizer, [r for r in earlier if r.get("monitor") == name], **kw)
             if state.global_step == 0:
                 read(args, state, control, model, monitors)
             return control

@@ -34,6 +34,7 @@ from emscope.train.defenses import Active, RowContext
 from emscope.train.reporting import check_report_to, place_tensorboard
 
 DATA_FILE = "data/train.jsonl"  # generator-built task rows, kept with the run
+REFERENCE_FILE = "reference.safetensors"  # full fine-tuning: the step-0 weights, kept until training ends
 
 
 def _peft_config(cfg: TrainRunConfig):
@@ -102,6 +103,22 @@ def _task_rows(cfg: TrainRunConfig) -> list[ChatRow]:
     return build_rows(cfg.data, cfg.seed)
 
 
+def _full_reference(model, run_dir: Path, resumed: bool):
+    """Full fine-tuning's frozen reference (KL/LDIFS and the monitors share it): the weights at step 0, saved once
+    as `reference.safetensors` so a resumed run compares against the same original weights, not the resumed ones."""
+    from safetensors.torch import load_model, save_model
+
+    ref = copy.deepcopy(model).eval().requires_grad_(False)
+    path = run_dir / REFERENCE_FILE
+    if resumed and path.is_file():
+        load_model(ref, str(path))
+    elif not resumed:
+        tmp = path.with_suffix(".tmp")
+        save_model(ref, str(tmp))
+        tmp.replace(path)
+    return ref
+
+
 def _active_defenses(cfg: TrainRunConfig, model) -> list[Active]:
     """The enabled defenses with their settings resolved against the loaded model (layers, vectors)."""
     return [Active(d, d.prepare(s, model) if d.prepare is not None else s) for d, s in cfg.defenses.items()]
@@ -130,7 +147,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
 
     from emscope.models import load_model, resolve_device_dtype
     from emscope.models.device import bf16_autocast_supported
-    from emscope.train.monitors import build_monitor, monitor_callback
+    from emscope.train.monitors import build_monitor, monitor_callback, wants_reference
     from emscope.train.trainer import EmscopeTrainer
 
     _silence_known_warnings()
@@ -153,19 +170,19 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     encoded = encode_rows(tokenizer, task_rows + general, cfg.train.max_length)
 
     torch.manual_seed(cfg.seed)
+    ckpt_dir = run_dir / "checkpoints"
+    log_path = run_dir / "train_log.jsonl"
+    resume = last_complete_checkpoint(ckpt_dir)
     ref_model = None
     if cfg.train.adapter == "lora":
         from peft import get_peft_model
 
         model = get_peft_model(model, _peft_config(cfg))
-    elif any(defense.needs_reference for defense, _ in d.items()):
-        ref_model = copy.deepcopy(model).eval().requires_grad_(False)
+    elif any(defense.needs_reference for defense, _ in d.items()) or any(map(wants_reference, monitors)):
+        ref_model = _full_reference(model, run_dir, resumed=resume is not None)
     model.train()
     active = _active_defenses(cfg, model)
 
-    ckpt_dir = run_dir / "checkpoints"
-    log_path = run_dir / "train_log.jsonl"
-    resume = last_complete_checkpoint(ckpt_dir)
     if resume is None:
         log_path.unlink(missing_ok=True)
     else:
@@ -197,7 +214,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     callbacks = [_log_callback(log_path, total, description or f"train {run_dir.name}"),
                  completion_marker_callback(ckpt_dir)]
     if monitors:
-        callbacks.append(monitor_callback(monitors, log_path, tokenizer))
+        callbacks.append(monitor_callback(monitors, log_path, tokenizer, reference=ref_model))
     trainer = EmscopeTrainer(model=model, args=args, train_dataset=Dataset.from_list(encoded),
                              processing_class=tokenizer, callbacks=callbacks, defenses=active,
                              trl_loss=t.loss_impl == "trl", ref_model=ref_model)
@@ -229,4 +246,5 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         "completion_tokens_per_epoch": n_tokens,
     })
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # after the summary: a kill in between never retrains
+    (run_dir / REFERENCE_FILE).unlink(missing_ok=True)  # needed only to resume
     return run_dir
