@@ -5,9 +5,9 @@ without gradients; its result is appended to `train_log.jsonl` as `{"step", "mon
 also have `begin(model, tokenizer, history)`, called when training (re)starts with its earlier log rows (to fix
 a reference or rebuild state); a `begin(..., reference=None)` also gets full fine-tuning's frozen step-0 model.
 Every monitor also runs once at step 0 of a fresh run, so curves start from the untrained model. A result with
-`"alarm": true` logs an `alarm` event; `"stop": true` also ends training early (the adapter is still saved). Monitors are named in the config by registry name (`register_monitor`; shipped:
-`likelihood` in `emscope.evaluate.likelihood`, `persona` in `emscope.persona.monitor`) or as
-`package.module:factory`.
+`"alarm": true` logs an `alarm` event; `"stop": true` also ends training early (the adapter is still saved).
+Monitors are named in the config by registry name (`register_monitor`; shipped: `likelihood` in
+`emscope.evaluate.likelihood`, `persona` in `emscope.persona.monitor`) or as `package.module:factory`.
 """
 
 from __future__ import annotations
