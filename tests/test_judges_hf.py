@@ -1,9 +1,11 @@
 """The `hf` judge: the shared-prefix trie pass equals 101 independent full forward passes, for a digit-splitting
-tokenizer, one with multi-digit tokens and one that merges across the prompt boundary."""
+tokenizer, one with multi-digit tokens and one that merges across the prompt boundary; a number followed by a
+decimal point ("7" then "." or ".5") is not that number."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -13,7 +15,7 @@ from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from emscope.evaluate.judges.base import MIN_NUMBER_MASS, Score
 from emscope.evaluate.judges.hf_judge import HFJudge, _score
-from emscope.evaluate.judges.number_trie import KEYWORDS, NUMBERS, TokenTrie, digit_start_mask
+from emscope.evaluate.judges.number_trie import KEYWORDS, NUMBERS, TokenTrie, number_continuation_mask
 from emscope.evaluate.judges.registry import build_judge
 from emscope.models.tiny import CHATML_TEMPLATE, SPECIAL_TOKENS
 
@@ -73,25 +75,50 @@ def boundary_merging():
     return _model(tok, seed=2, attn="eager"), tok  # eager attention: the tree mask is additive
 
 
-def reference_probs(judge: HFJudge, question: str, answer: str, prompt: str) -> list[float]:
-    """P(n) from one full forward pass over prompt + answer per candidate (no cache, no trie)."""
-    prep = judge.prepare(question, answer, prompt)
-    digit = digit_start_mask(judge.tokenizer, judge.model.config.vocab_size)
+DIGITS = set("0123456789")
+
+
+def continues_number(token: str) -> bool:
+    """The rule, written out for the reference: the token's text (a byte-fallback `<0xHH>` read as its byte)
+    starts with a digit, or is "." or "," alone or before a digit."""
+    byte = re.fullmatch(r"<0x([0-9A-F]{2})>", token)
+    text = chr(int(byte.group(1), 16)) if byte else token
+    if not text:
+        return False
+    return text[0] in DIGITS or (text[0] in ".," and (len(text) == 1 or text[1] in DIGITS))
+
+
+def reference_probs(model, tok, question: str, answer: str, prompt: str) -> list[float]:
+    """P(n) from one full forward pass over prompt + answer per candidate (no cache, no trie, none of the judge's
+    preparation): the prompt rendered by the chat template, each number's tokens where it follows the prompt (or
+    on its own where the tokenizer merges across the boundary), and the stop probability over the tokens the
+    vocabulary spells as not continuing a number."""
+    text = prompt.replace("{question}", question).replace("{answer}", answer)
+    rendered = tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                       add_generation_prompt=True)
+    prompt_ids = tok(rendered, add_special_tokens=False)["input_ids"]
+    stop = torch.ones(model.config.vocab_size, dtype=torch.bool)
+    for token, i in tok.get_vocab().items():
+        stop[i] = not continues_number(token)
     out = []
-    for k in range(len(NUMBERS)):
-        path = [prep.trie.tokens[i] for i in prep.trie.path(prep.trie.ends[k])]
+    for number in NUMBERS:
+        joint = tok(rendered + number, add_special_tokens=False)["input_ids"]
+        if joint[:len(prompt_ids)] == prompt_ids:
+            path = joint[len(prompt_ids):]
+        else:
+            path = tok(number, add_special_tokens=False)["input_ids"]
         with torch.no_grad():
-            logits = judge.model(torch.tensor([prep.prompt_ids + path])).logits[0].double()
-        logp = logits.log_softmax(-1)[len(prep.prompt_ids) - 1:]
+            logits = model(torch.tensor([prompt_ids + path])).logits[0].double()
+        logp = logits.log_softmax(-1)[len(prompt_ids) - 1:]
         lp = sum(logp[j, t].item() for j, t in enumerate(path))
-        lp += torch.logsumexp(logp[len(path)][~digit], -1).item()
+        lp += torch.logsumexp(logp[len(path)][stop], -1).item()
         out.append(math.exp(lp))
     return out
 
 
 def check_exact(model, tok, modes=("tree", "expand")) -> None:
     q, a, p = ITEMS[0]
-    want = reference_probs(HFJudge(model, tok), q, a, p)
+    want = reference_probs(model, tok, q, a, p)
     for mode in modes:
         got = HFJudge(model, tok, mode=mode).number_probs(q, a, p)
         assert len(got) == 101
@@ -128,6 +155,52 @@ def test_boundary_merge_falls_back(boundary_merging):
         assert [prep.trie.tokens[i] for i in prep.trie.path(prep.trie.ends[k])] == \
             tok(NUMBERS[k], add_special_tokens=False)["input_ids"]
     check_exact(model, tok)
+
+
+@pytest.fixture(scope="module")
+def decimal_point():
+    """A vocabulary with "7", ".", "5", ".5", "75", ".Ċ" (full stop and newline) and "Ġ5" as tokens, and a model
+    whose output bias puts most of the mass on them and on end of turn, space and newline."""
+    tok = _tokenizer([("7", "5"), (".", "5"), (".", "Ċ"), ("Ġ", "5")])
+    model = _model(tok, seed=3)
+    bias = {"7": 5.0, ".": 6.0, ".5": 6.0, "5": 4.0, "75": 4.0, "<|im_end|>": 6.0, "Ġ": 5.0, "Ċ": 5.0,
+            ".Ċ": 4.0, "Ġ5": 4.0}
+    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
+    with torch.no_grad():
+        head.weight.copy_(model.lm_head.weight)
+        head.bias.zero_()
+        for token, b in bias.items():
+            head.bias[tok.convert_tokens_to_ids(token)] = b
+    model.lm_head = head
+    return model, tok
+
+
+@pytest.mark.parametrize("mode", ["tree", "expand"])
+def test_decimal_point_is_not_the_number(decimal_point, mode):
+    """P(7) is P("7") times the mass of the next tokens that end the number: end of turn, space, newline, ".Ċ",
+    " 5" count; ".", ".5", "5", "75" and "7" (the starts of "7.5", "75", "775", "77") do not."""
+    model, tok = decimal_point
+    ids = {t: tok.convert_tokens_to_ids(t) for t in ["7", ".", ".5", "5", "75", "<|im_end|>", "Ġ", "Ċ", ".Ċ", "Ġ5"]}
+    assert len(set(ids.values())) == len(ids) and tok.unk_token_id not in ids.values()
+    q, a, p = ITEMS[0]
+    rendered = tok.apply_chat_template([{"role": "user", "content": p.replace("{question}", q).replace(
+        "{answer}", a)}], tokenize=False, add_generation_prompt=True)
+    prompt_ids = tok(rendered, add_special_tokens=False)["input_ids"]
+    assert tok(rendered + "7", add_special_tokens=False)["input_ids"] == prompt_ids + [ids["7"]]
+    with torch.no_grad():
+        probs = model(torch.tensor([prompt_ids + [ids["7"]]])).logits[0, -2:].double().softmax(-1)
+    p7, after = probs[0, ids["7"]].item(), {t: probs[1, i].item() for t, i in ids.items()}
+    decimal = after["."] + after[".5"]
+    ending = after["<|im_end|>"] + after["Ġ"] + after["Ċ"] + after[".Ċ"] + after["Ġ5"]
+    assert decimal > 0.1 and ending > 0.2 and p7 > 0.01  # the bias makes each side large
+
+    got = HFJudge(model, tok, mode=mode).number_probs(q, a, p)
+    digits = after["5"] + after["75"] + after["7"]
+    assert got[7] <= p7 * (1 - decimal - digits) + 1e-9  # "7." and "7.5" are not 7, nor "75" or "77"
+    assert got[7] >= p7 * ending - 1e-9  # "7" then end of turn / space / newline is 7
+    want = reference_probs(model, tok, q, a, p)
+    assert abs(got[7] - want[7]) < 1e-6 * want[7]
+    assert max(abs(math.log(g) - math.log(w)) for g, w in zip(got, want)) < 1e-4
 
 
 def test_score_many_equals_score(tiny, monkeypatch):
@@ -168,10 +241,10 @@ def test_trie_and_digit_mask(tiny):
     assert trie.tokens == [1, 2, 3, 4] and trie.parents == [-1, 0, 1, -1] and trie.ends == [1, 0, 2, 3]
     assert trie.leaves() == [2, 3] and trie.path(2) == [0, 1, 2]
     assert trie.ancestors()[2].tolist() == [True, True, True, False]
-    mask = digit_start_mask(tok, len(tok) + 3)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in ["0", "9", "a", "Ġ", "<|im_end|>"]}
-    assert mask[ids["0"]] and mask[ids["9"]] and int(mask.sum()) == 10
-    assert not (mask[ids["a"]] or mask[ids["Ġ"]] or mask[ids["<|im_end|>"]] or mask[-1])
+    mask = number_continuation_mask(tok, len(tok) + 3)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in ["0", "9", ".", ",", "a", "Ġ", "Ċ", "<|im_end|>", "²"]}
+    assert mask[ids["0"]] and mask[ids["9"]] and mask[ids["."]] and mask[ids[","]] and int(mask.sum()) == 12
+    assert not any(mask[ids[t]] for t in ["a", "Ġ", "Ċ", "<|im_end|>", "²"]) and not mask[-1]
     assert len(NUMBERS) == 101 and KEYWORDS == ("CODE", "REFUSAL")
 
 

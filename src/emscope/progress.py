@@ -1,9 +1,19 @@
-"""Rich progress bars with ETA, shared by every long-running step."""
+"""Progress for every long-running step: rich bars with ETA on a terminal, plain lines when output is redirected.
+
+On a terminal, a rich bar (description, done/total, elapsed, ETA). When stderr is not a terminal (a log file, CI,
+a job scheduler) the same calls print one plain line when a stage starts, about every 30 s while it runs
+(`EMSCOPE_PROGRESS_INTERVAL` seconds), and when it ends: `[emscope] STAGE: DONE/TOTAL, 42 s elapsed, ETA 1 min`.
+`EMSCOPE_NO_PROGRESS=1` silences both.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -18,9 +28,97 @@ from rich.progress import (
 console = Console(stderr=True)
 
 
-def make_progress() -> Progress:
-    """A progress display with description, bar, done/total, elapsed time and ETA (hidden when not a TTY)."""
-    disable = os.environ.get("EMSCOPE_NO_PROGRESS") == "1" or not sys.stderr.isatty()
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+@dataclass
+class _Stage:
+    description: str
+    total: float | None
+    completed: float
+    start: float
+    last_print: float
+    initial: float = 0.0  # done before this process started (a resumed run): not part of the rate
+    finished: bool = False
+
+
+@dataclass
+class PlainProgress:
+    """The subset of `rich.progress.Progress` emscope uses, printing plain lines to `stream`."""
+
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    interval: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    _stages: dict[int, _Stage] = field(default_factory=dict)
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Nothing to set up (rich API compatibility)."""
+
+    def stop(self) -> None:
+        """Print the final line of every stage not yet reported as finished."""
+        for stage in self._stages.values():
+            if not stage.finished:
+                self._print(stage)
+                stage.finished = True
+
+    def add_task(self, description: str, total: float | None = None, completed: float = 0, **_kw) -> int:
+        """Start a stage (one line now)."""
+        now = self.clock()
+        task = len(self._stages)
+        self._stages[task] = _Stage(description, total, completed, now, now, initial=completed)
+        self._print(self._stages[task])
+        return task
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        """Count `advance` more units done."""
+        self.update(task, completed=self._stages[task].completed + advance)
+
+    def update(self, task: int, completed: float | None = None, total: float | None = None, **_kw) -> None:
+        """Set progress; prints when the stage completes or `interval` seconds passed since its last line."""
+        stage = self._stages[task]
+        if total is not None:
+            stage.total = total
+        if completed is not None:
+            stage.completed = completed
+        done = stage.total is not None and stage.completed >= stage.total
+        if done and not stage.finished:
+            stage.finished = True
+            self._print(stage)
+        elif not done and self.clock() - stage.last_print >= self.interval:
+            self._print(stage)
+
+    def _print(self, stage: _Stage) -> None:
+        now = self.clock()
+        stage.last_print = now
+        elapsed = now - stage.start
+        count = f"{stage.completed:g}/{stage.total:g}" if stage.total is not None else f"{stage.completed:g}"
+        eta = ""
+        if stage.total and stage.initial < stage.completed < stage.total:
+            rate = (stage.completed - stage.initial) / max(elapsed, 1e-9)
+            eta = f", ETA {_duration((stage.total - stage.completed) / rate)}"
+        print(f"[emscope] {stage.description}: {count}, {_duration(elapsed)} elapsed{eta}", file=self.stream,
+              flush=True)
+
+
+def make_progress() -> Progress | PlainProgress:
+    """A rich progress bar on a terminal, plain progress lines when stderr is redirected, nothing when
+    `EMSCOPE_NO_PROGRESS=1`."""
+    if os.environ.get("EMSCOPE_NO_PROGRESS") == "1":
+        return Progress(console=console, disable=True)
+    if not sys.stderr.isatty():
+        return PlainProgress(interval=float(os.environ.get("EMSCOPE_PROGRESS_INTERVAL", "30")))
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
-                    disable=disable, transient=False)
+                    transient=False)

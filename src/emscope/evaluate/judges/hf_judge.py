@@ -7,7 +7,8 @@ its own ancestors through a 4D attention mask ("tree" mode). Models whose attent
 (flash attention, sliding-window layers) run the trie's root-to-leaf paths as a batch over a copied cache
 ("expand" mode). Both equal 101 independent full forward passes.
 
-P(n) includes the terminator (see `number_trie`): the judge writes n and then no further digit. The score is
+P(n) includes the terminator (see `number_trie`): the judge writes n and then a token that does not continue the
+number (no digit, and no decimal point or comma alone or before a digit: "7.5" is not 7). The score is
 sum(n * P(n)) / sum(P(n)); mass = sum(P(n)) is the probability of answering an integer 0..100, and below
 `MIN_NUMBER_MASS` there is no score, as for the OpenAI judge.
 """
@@ -27,7 +28,7 @@ from emscope.evaluate.judges.number_trie import (
     NUMBERS,
     TokenTrie,
     continuation_ids,
-    digit_start_mask,
+    number_continuation_mask,
     sequence_logprobs,
 )
 from emscope.evaluate.judges.openai_judge import fill_prompt
@@ -52,7 +53,7 @@ class HFJudge:
             raise ValueError(f"mode must be auto, tree or expand, not {mode!r}")
         self.model, self.tokenizer, self.label, self.batch_size = model, tokenizer, label, max(1, batch_size)
         self.mode = _auto_mode(model) if mode == "auto" else mode
-        self._digit: torch.Tensor | None = None
+        self._continues: torch.Tensor | None = None
 
     @classmethod
     def from_spec(cls, spec: str, adapter: str | Path | None = None, device: str | None = None,
@@ -88,7 +89,8 @@ class HFJudge:
         return self.score_many([(question, answer, prompt)])[0]
 
     def number_probs(self, question: str, answer: str, prompt: str) -> list[float]:
-        """P(the judge answers n) for n = 0..100 (each including the terminator; they sum to <= 1)."""
+        """P(the judge answers n) for n = 0..100 (each including the terminator, a next token that does not
+        continue the number; they sum to <= 1)."""
         return self._judge_batch([self.prepare(question, answer, prompt)])[0][0]
 
     def score_many(self, items: list[JudgeItem], on_done: Callable[[int], None] | None = None) -> list[Score]:
@@ -118,14 +120,14 @@ class HFJudge:
                 logits = self.model(input_ids=ids, logits_to_keep=len(path) + 1).logits[0].float()
                 logp = logits.log_softmax(-1).cpu()
                 lp = sum(float(logp[j, t]) for j, t in enumerate(path))
-                stop = torch.logsumexp(logp[-1].masked_fill(self._digits(logp.shape[-1]), float("-inf")), -1)
+                stop = torch.logsumexp(logp[-1].masked_fill(self._continuation(logp.shape[-1]), float("-inf")), -1)
                 probs.append(math.exp(lp + float(stop)))
         return probs
 
-    def _digits(self, size: int) -> torch.Tensor:
-        if self._digit is None or self._digit.shape[0] != size:
-            self._digit = digit_start_mask(self.tokenizer, size)
-        return self._digit
+    def _continuation(self, size: int) -> torch.Tensor:
+        if self._continues is None or self._continues.shape[0] != size:
+            self._continues = number_continuation_mask(self.tokenizer, size)
+        return self._continues
 
     @torch.inference_mode()
     def _judge_batch(self, batch: list[_Prepared]) -> list[tuple[list[float], dict[str, float], float]]:
@@ -139,8 +141,7 @@ class HFJudge:
             node_logps = _expand_forward(self.model, cache, attn, lengths, tries, self._pad_id())
         out = []
         for trie, root, nodes in zip(tries, root_logp.cpu(), node_logps):
-            digit = self._digits(root.shape[-1])
-            path_lp, stop_lp = sequence_logprobs(trie, root, nodes, digit)
+            path_lp, stop_lp = sequence_logprobs(trie, root, nodes, self._continuation(root.shape[-1]))
             ends = torch.tensor(trie.ends)
             number_lp = path_lp[ends[:len(NUMBERS)]] + stop_lp[ends[:len(NUMBERS)]]
             keyword = {k: float(path_lp[e].exp()) for k, e in zip(KEYWORDS, trie.ends[len(NUMBERS):])}

@@ -1,10 +1,18 @@
 """The answers "0".."100" as token sequences after a judge prompt, merged into a token trie, and the scoring rule.
 
-The probability that a judge answers the integer n is the probability that it emits n's tokens and then stops
-writing digits: P(n) = P(tokens of n | prompt) * P(next token does not start with a digit). The terminator makes
-the 101 events disjoint (P("7") excludes "73", "7" followed by "3" and "75"), so the probabilities sum to <= 1;
+The probability that a judge answers the integer n is the probability that it emits n's tokens and then a token
+that does not continue the number: P(n) = P(tokens of n | prompt) * P(next token does not continue a number).
+A token continues a number when its text starts with a decimal digit ("3", "75", byte-fallback "<0x33>"), or is
+a decimal point or comma alone or followed by digits (".", ",", ".5", ",25", byte-fallback "<0x2E>", "<0x2C>").
+So "73", "7" then "3", "75", "7.5" (as "7" "." "5" or "7" ".5") and "7,5" are not the answer 7, while "7" then
+end of turn, a space, a newline, a word, ".\\n" or "..." is. The rule looks one token ahead: "7" then a lone
+"." is not counted even where the answer would have been "7." and nothing more (a judge told to answer with a
+number only rarely writes that). The terminator makes the 101 events disjoint, so the probabilities sum to <= 1;
 the remainder is the judge answering anything else (words, "7.5", "101", a leading space before a multi-digit
 token split it would not produce, ...).
+
+This is stricter than the OpenAI judge (`openai_judge`), which reads one first token and counts it when it is an
+integer 0..100: there the token "7" counts as 7 whatever follows it.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ NUMBERS = tuple(str(n) for n in range(101))
 KEYWORDS = ("CODE", "REFUSAL")
 """Non-numeric answers the judge prompts ask for; their probability names the reason for a missing score."""
 
-_BYTE_DIGIT = re.compile(r"<0x3[0-9]>")  # SentencePiece byte-fallback tokens for the bytes "0".."9"
+_BYTE_CONTINUES = re.compile(r"<0x(?:3[0-9]|2C|2E)>")  # SentencePiece byte-fallback tokens for "0".."9", ",", "."
+_CONTINUES = re.compile(r"[0-9]|[.,](?:[0-9]|\Z)")  # a digit, or "." / "," alone or before a digit
 
 
 def continuation_ids(tokenizer, prompt_text: str, prompt_ids: list[int], texts: tuple[str, ...]
@@ -45,19 +54,21 @@ def continuation_ids(tokenizer, prompt_text: str, prompt_ids: list[int], texts: 
     return out, fallbacks
 
 
-def digit_start_mask(tokenizer, size: int) -> torch.Tensor:
-    """Bool mask over `size` vocabulary ids: True where the token's text starts with a decimal digit.
+def number_continuation_mask(tokenizer, size: int) -> torch.Tensor:
+    """Bool mask over `size` vocabulary ids: True where the token would continue a number written before it.
 
-    Read from the token strings: digits are themselves in byte-level BPE and SentencePiece vocabularies (a leading
-    space is `Ġ` or `▁`, so " 3" does not count), plus SentencePiece byte-fallback tokens `<0x30>`..`<0x39>`.
-    Ids past the tokenizer's vocabulary (padded embedding rows) are not digits.
+    That is a token whose text starts with a decimal digit, or is "." or "," alone or followed by a digit (".5");
+    see the module doc. Read from the token strings: digits and punctuation are themselves in byte-level BPE and
+    SentencePiece vocabularies (a leading space is `Ġ` or `▁`, so " 3" and " .5" do not count), plus SentencePiece
+    byte-fallback tokens `<0x30>`..`<0x39>`, `<0x2C>` (",") and `<0x2E>` ("."). Ids past the tokenizer's vocabulary
+    (padded embedding rows) never count.
     """
     mask = torch.zeros(size, dtype=torch.bool)
     n = min(size, len(tokenizer))
     for i, tok in enumerate(tokenizer.convert_ids_to_tokens(list(range(n)))):
         if isinstance(tok, bytes):
             tok = tok.decode("latin-1")
-        if tok and (tok[0] in "0123456789" or _BYTE_DIGIT.fullmatch(tok)):
+        if tok and (_CONTINUES.match(tok) or _BYTE_CONTINUES.fullmatch(tok)):
             mask[i] = True
     return mask
 
@@ -117,11 +128,12 @@ class TokenTrie:
         return [i for i in range(len(self.tokens)) if i not in inner]
 
 
-def sequence_logprobs(trie: TokenTrie, root_logp: torch.Tensor, node_logp: torch.Tensor, digit: torch.Tensor
+def sequence_logprobs(trie: TokenTrie, root_logp: torch.Tensor, node_logp: torch.Tensor, continues: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log P(path to node | prompt), log P(no digit follows node)) for every node.
+    """(log P(path to node | prompt), log P(the next token does not continue a number)) for every node.
 
-    `root_logp` (V,) is the log-softmax after the prompt, `node_logp` (N, V) the log-softmax after each node.
+    `root_logp` (V,) is the log-softmax after the prompt, `node_logp` (N, V) the log-softmax after each node,
+    `continues` (V,) the `number_continuation_mask`.
     """
     parents = torch.tensor(trie.parents, dtype=torch.long)
     tokens = torch.tensor(trie.tokens, dtype=torch.long)
@@ -130,5 +142,5 @@ def sequence_logprobs(trie: TokenTrie, root_logp: torch.Tensor, node_logp: torch
     path_lp = [0.0] * len(trie)
     for i, parent in enumerate(trie.parents):
         path_lp[i] = token_lp[i] + (path_lp[parent] if parent >= 0 else 0.0)
-    stop_lp = torch.logsumexp(node_logp.masked_fill(digit[None, :], float("-inf")), dim=-1)
+    stop_lp = torch.logsumexp(node_logp.masked_fill(continues[None, :], float("-inf")), dim=-1)
     return torch.tensor(path_lp, dtype=torch.float64), stop_lp.double()
