@@ -155,3 +155,28 @@ def test_a_missing_interleave_reference_fails_before_any_work(tmp_path):
     assert res.returncode == 2, res.stderr
     assert "defenses.interleave.misaligned" in res.stderr and "no/such/adapter" in res.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_eval_run_checks_model_and_adapter_paths_before_any_work(tmp_path):
+    for args, field in ((["--model", str(tmp_path / "no-model")], "model:"),
+                        (["--model", "tiny-random", "--adapter", str(tmp_path / "no-adapter")], "adapter:")):
+        res = subprocess.run([sys.executable, "-m", "emscope", "eval", "run", *args, "--out", str(tmp_path / "e")],
+                             capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
+        assert res.returncode == 2 and field in res.stderr, res.stderr
+        assert not (tmp_path / "e").exists()
+
+
+def test_a_bad_monitor_vector_fails_before_the_model_loads(tmp_path, monkeypatch):
+    import emscope.models.loader as loader
+    from emscope.train import train
+
+    def no_load(*a, **kw):
+        raise AssertionError("the model was loaded before the monitor's files were checked")
+
+    monkeypatch.setattr(loader, "load_model", no_load)
+    cfg = TrainRunConfig.model_validate({**{k: v for k, v in TRAIN_YAML.items() if k != "eval"},
+                                         "out": tmp_path / "run", "monitors": [
+        {"name": "persona", "params": {"vector": str(tmp_path / "missing.safetensors"), "layer": 1}}]})
+    with pytest.raises(InputError, match="missing.safetensors"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()

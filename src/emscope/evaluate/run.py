@@ -151,6 +151,19 @@ def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
     return questions, probes
 
 
+def _check_model_spec(cfg: EvalConfig) -> None:
+    """The model spec names something loadable and the adapter directory exists (before any work, exit 2)."""
+    from emscope.errors import InputError, ModelLoadError
+    from emscope.models.specs import describe_spec
+
+    try:
+        describe_spec(cfg.model)
+    except ModelLoadError as exc:
+        raise InputError(f"model: {exc}") from None
+    if cfg.adapter is not None and not (Path(cfg.adapter) / "adapter_config.json").is_file():
+        raise InputError(f"adapter: {cfg.adapter}: not a PEFT adapter directory (no adapter_config.json)")
+
+
 def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     """Evaluate a model (optionally with adapter) and return the `eval` summary section; skips if done."""
     out = Path(cfg.out)
@@ -160,6 +173,7 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
         return read_summary(out)["eval"]
     start = time.time()
     questions, probes = check_eval_inputs(cfg.eval)  # bad files fail before any work
+    _check_model_spec(cfg)
     if cfg.eval.judge:
         from emscope.evaluate.judges.registry import build_judges
 

@@ -151,9 +151,10 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     from emscope.train.trainer import EmscopeTrainer
 
     _silence_known_warnings()
+    # monitors load their files (vectors, question and probe sets) before the model: a bad path costs nothing
+    monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors] + list(monitors or [])
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
     model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype, trust_remote_code=cfg.trust_remote_code)
-    monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors] + list(monitors or [])
 
     run_dir.mkdir(parents=True, exist_ok=True)
     claim_config(run_dir, "config.yaml", cfg)
