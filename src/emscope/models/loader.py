@@ -86,8 +86,8 @@ def load_model(spec: str = DEFAULT_MODEL, *, adapter: str | Path | None = None, 
                dtype: str | torch.dtype | None = None, trust_remote_code: bool = False):
     """Load a causal LM and its tokenizer; returns `(model, tokenizer)` in eval mode.
 
-    `spec` is `smollm2-135m` (the embedded default), `tiny-random` / `tiny-random-gemma`, a local HF directory (a PEFT adapter
-    directory loads its base and the adapter), or a hub id. `adapter` adds a PEFT adapter from a path.
+    `spec` is `smollm2-135m` (the embedded default), `tiny-random` / `tiny-random-gemma`, a local HF directory (a
+    PEFT adapter directory loads its base and the adapter), or a hub id. `adapter` adds a PEFT adapter from a path.
     """
     from transformers.utils import logging as hf_logging
 

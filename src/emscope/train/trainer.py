@@ -162,9 +162,12 @@ class EmscopeTrainer(SFTTrainer):
                                       targets.reshape(-1), ce_mask.reshape(-1), kl_mask.reshape(-1))
         denom = num_items_in_batch if num_items_in_batch is not None else ce_mask.sum()
         loss = nll / torch.as_tensor(denom, device=nll.device).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            # `num_items_in_batch` counts the tokens of every rank and DDP averages the gradients across ranks: scale
+            # back up, as Trainer.compute_loss and TRL do (tensor-parallel ranks share one batch)
+            loss = loss * (self.accelerator.num_processes // self.get_tp_size())
         div = self._ga_divisor(num_items_in_batch)
-        metrics = self._metrics[mode]
-        metrics["task_loss"].append(nll.detach().item() / max(int(ce_mask.sum()), 1))
+        values = {}
         for a in self.defenses:
             if a.defense.head_kl:
                 value = kl_sum / kl_mask.sum().clamp(min=1)
@@ -173,13 +176,20 @@ class EmscopeTrainer(SFTTrainer):
             else:
                 continue
             loss = loss + a.settings.weight * value / div
-            metrics[a.name].append(value.detach().item())
-        # tokens seen by every process (as TRL's SFTTrainer counts them; tensor-parallel ranks share one batch)
+            values[a.name] = value.detach().float()
+        # logged over every process: the task loss over all ranks' tokens, each defense term's mean over ranks, and
+        # the tokens seen (as TRL's SFTTrainer counts them, attention-mask sums; padding-free: sequence lengths)
         if "attention_mask" in inputs:
-            local = inputs["attention_mask"].sum()
+            tokens = inputs["attention_mask"].sum()
         else:
-            local = torch.tensor(inputs["position_ids"].size(1), device=inputs["position_ids"].device)
-        seen = int(self.accelerator.gather_for_metrics(local).sum().item())
-        self._total_train_tokens += seen // getattr(self, "_tp_size", 1)
+            tokens = torch.tensor(inputs["position_ids"].size(1), device=inputs["position_ids"].device)
+        local = torch.stack([nll.detach().float(), ce_mask.sum().float(), tokens.float(), *values.values()])
+        # `gather`, not `gather_for_metrics`: these are per-rank sums, not samples to trim at an epoch's remainder
+        ranks = self.accelerator.gather(local.unsqueeze(0)).cpu()
+        metrics = self._metrics[mode]
+        metrics["task_loss"].append(ranks[:, 0].sum().item() / max(ranks[:, 1].sum().item(), 1))
+        for i, name in enumerate(values):
+            metrics[name].append(ranks[:, 3 + i].mean().item())
+        self._total_train_tokens += int(ranks[:, 2].sum().item()) // getattr(self, "_tp_size", 1)
         metrics["num_tokens"] = [self._total_train_tokens]
         return loss
