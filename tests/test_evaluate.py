@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from emscope.evaluate.likelihood import ProbeItem, likelihood_probe, paired_shift
+from emscope.evaluate.likelihood import ProbeItem, ProbeResult, likelihood_probe, paired_shift
 from emscope.evaluate.questions import Question
 from emscope.evaluate.sampling import SamplingSettings, generate, sample_answers
 from emscope.evaluate.stats import bootstrap_ci
@@ -38,8 +38,24 @@ def test_probe_is_zero_for_identical_references_and_signed(tiny):
     item = ProbeItem(id="d", question="Q", aligned=["a b c"], misaligned=["x y z w"])
     lp = answer_logprobs(model, tok, [([{"role": "user", "content": "Q"}], a) for a in ("a b c", "x y z w")])
     assert abs(likelihood_probe(model, tok, [item]).per_question["d"] - (lp[1] - lp[0])) < 1e-5
-    shift = paired_shift(res, res)
-    assert shift == (0.0, 0.0, 0.0)
+
+
+def _probe_result(per_question):
+    return ProbeResult(per_question=per_question, mean=0.0, ci_low=0.0, ci_high=0.0, n_questions=len(per_question))
+
+
+def test_paired_shift_is_the_mean_per_question_change_vs_the_baseline():
+    # per-question changes (result - baseline): a +0.3, b +0.5, c 0.0, d -0.2; mean 0.15. Questions only one side
+    # has (base_only, new_only) are left out, and pairing is by question id, not by position.
+    baseline = _probe_result({"a": 0.1, "b": -0.2, "c": 0.5, "d": 1.0, "base_only": 9.0})
+    result = _probe_result({"d": 0.8, "c": 0.5, "new_only": -7.0, "b": 0.3, "a": 0.4})
+    mean, lo, hi = paired_shift(result, baseline)
+    assert mean == pytest.approx(0.15, abs=1e-12)
+    assert paired_shift(baseline, result)[0] == pytest.approx(-0.15, abs=1e-12)  # signed: result minus baseline
+    # the CI is a bootstrap over those four changes: within their range, bracketing 0.15 (a CI over the result's
+    # own scores would lie in [0.3, 0.8], over the baseline's in [-0.2, 1.0] with a mean of 0.35)
+    assert -0.2 <= lo < 0.15 < hi <= 0.5
+    assert paired_shift(result, result) == (0.0, 0.0, 0.0)
 
 
 def test_batched_greedy_equals_one_at_a_time(tiny):

@@ -73,16 +73,40 @@ def gated_judge() -> GatedJudge:
 
 
 def read_rows(path: Path) -> list[dict]:
-    """The JSON lines of `path` (a torn final line, as left by kill -9, is ignored)."""
+    """The JSON lines of `path`. Only a torn last line (no newline after it, as a kill -9 or a write still under
+    way leaves it) may be undecodable, and is left out; an undecodable line anywhere else fails the test."""
     if not path.is_file():
         return []
+    lines = path.read_bytes().split(b"\n")
+    torn = lines.pop()  # b"" when the file ends with a newline; else a last line not (yet) complete
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for i, line in enumerate(lines, start=1):
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
+            rows.append(json.loads(line.decode("utf-8")))
+        except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+            raise AssertionError(f"{path}:{i}: not a JSON line ({e}): {line[:200]!r}") from None
+    if torn:
+        try:
+            rows.append(json.loads(torn.decode("utf-8")))
+        except ValueError:
+            pass  # torn by the kill (or being written right now), possibly inside a UTF-8 character
     return rows
+
+
+def test_read_rows_drops_only_a_torn_last_line(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n{"a": 3, "b"')
+    assert read_rows(path) == [{"a": 1}, {"a": 2}]
+    path.write_text('{"a": 1}\n{"a": 2}')  # complete, only its newline missing
+    assert read_rows(path) == [{"a": 1}, {"a": 2}]
+    path.write_bytes('{"a": 1}\n{"a": "é'.encode()[:-1])  # torn inside a UTF-8 character
+    assert read_rows(path) == [{"a": 1}]
+    for text in ('{"a": 1}\n{"a": 2, "b\n{"a": 3}\n',  # torn, then appended to (a resume that did not repair it)
+                 '{"a": 1}\n{"a": 2, "b\n',  # ends with a newline: that line was written whole, and is broken
+                 '{"a": 1}\n\n{"a": 3}\n'):  # an empty line
+        path.write_text(text)
+        with pytest.raises(AssertionError, match="log.jsonl:2: not a JSON line"):
+            read_rows(path)
 
 
 def loss_steps(run_dir: Path) -> list[int]:

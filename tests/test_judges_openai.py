@@ -8,6 +8,7 @@ import math
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -47,9 +48,12 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """A chat-completions server on loopback. It answers with the top_logprobs of `answer(prompt)` when set, else of
     the first route whose substring is in the prompt, else `default`. Before normal replies it plays `script`:
-    `(status, headers)` sends that error, `("hang", seconds)` waits that long before answering. Prompts holding a
-    `fail` substring always get that status. Every request waits `latency` seconds; bodies, Authorization headers,
-    arrival times and the most requests in flight at once are recorded."""
+    `(status, headers)` sends that error, `("hang", seconds)` waits that long (or until the test ends) before
+    answering. Prompts holding a `fail` substring always get that status; those holding a `flaky` substring get the
+    statuses listed for it, one per attempt, then normal replies. While `hold` is a cleared Event every request waits
+    for it to be set; every request waits `latency` seconds. Recorded: bodies, Authorization headers, the SDK's retry
+    count of each request (`x-stainless-retry-count`), and the requests in flight (arrived, reply not yet sent): now
+    and the most at once."""
 
     def __init__(self, latency: float = 0.0) -> None:
         self.routes: list[tuple[str, list[tuple[str, float]]]] = []
@@ -57,13 +61,17 @@ class FakeOpenAI:
         self.answer: Callable[[str], list[tuple[str, float]]] | None = None
         self.script: list[tuple] = []
         self.fail: dict[str, int] = {}
+        self.flaky: dict[str, list[int]] = {}
         self.latency = latency
+        self.hold: threading.Event | None = None
+        self.stopping = threading.Event()  # set when the test ends: held and hanging requests return at once
         self.logprobs = True
         self.bodies: list[dict] = []
         self.auth: list[str | None] = []
-        self.times: list[float] = []
+        self.retry_counts: list[int] = []
         self.inflight = self.max_inflight = 0
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,43 +81,53 @@ class FakeOpenAI:
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
-            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-                send_json(self, status, json.dumps(payload).encode(), headers)
-
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if self.path != "/v1/chat/completions":
-                    self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                    send_json(self, 404, json.dumps({"error": {"message": "not found",
+                                                               "type": "invalid_request_error"}}).encode())
                     return
-                with fake.lock:
+                with fake.changed:
                     fake.bodies.append(body)
                     fake.auth.append(self.headers.get("Authorization"))
-                    fake.times.append(time.monotonic())
+                    fake.retry_counts.append(int(self.headers.get("x-stainless-retry-count", "-1")))
                     fake.inflight += 1
                     fake.max_inflight = max(fake.max_inflight, fake.inflight)
+                    fake.changed.notify_all()
                     step = fake.script.pop(0) if fake.script else None
+                    text = body["messages"][-1]["content"]
+                    flaky = next((codes for sub, codes in fake.flaky.items() if sub in text and codes), None)
+                    status = flaky.pop(0) if flaky else None
                 try:
+                    if fake.hold is not None:
+                        fake.hold.wait(60)
                     time.sleep(fake.latency)
-                    self._reply(body, step)
+                    reply = self._reply(body, step, status)
                 finally:
-                    with fake.lock:
+                    with fake.changed:  # out of flight before the reply leaves: the client may reuse its slot
                         fake.inflight -= 1
+                        fake.changed.notify_all()
+                send_json(self, *reply)
 
-            def _reply(self, body: dict, step: tuple | None) -> None:
+            def _reply(self, body: dict, step: tuple | None, status: int | None) -> tuple:
+                auth = self.headers.get("Authorization")
                 if step and step[0] == "hang":
-                    time.sleep(step[1])
+                    fake.stopping.wait(step[1])
                 elif step:
-                    self._send(step[0], fake.error(step[0], self.headers.get("Authorization")), step[1])
-                    return
+                    return step[0], json.dumps(fake.error(step[0], auth)).encode(), step[1]
                 text = body["messages"][-1]["content"]
-                status = next((code for sub, code in fake.fail.items() if sub in text), None)
+                status = status or next((code for sub, code in fake.fail.items() if sub in text), None)
                 if status:
-                    self._send(status, fake.error(status, self.headers.get("Authorization")))
-                else:
-                    self._send(200, fake.completion(body))
+                    return status, json.dumps(fake.error(status, auth)).encode()
+                return 200, json.dumps(fake.completion(body)).encode()
 
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def wait_inflight(self, n: int, timeout: float = 10.0) -> bool:
+        """Wait until at least `n` requests are in flight at once (False if that does not happen in `timeout`)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.inflight >= n, timeout)
 
     @property
     def base_url(self) -> str:
@@ -146,8 +164,29 @@ def fake(monkeypatch, tmp_path):
     srv = FakeOpenAI()
     srv.thread.start()
     yield srv
+    srv.stopping.set()
+    if srv.hold is not None:
+        srv.hold.set()
     srv.server.shutdown()
     srv.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def backoffs(monkeypatch) -> list[float]:
+    """The retry delays the openai SDK asks for, in order (its `_calculate_retry_timeout`: Retry-After when the server
+    sends one, else 0.5 s doubling, less up to 25% jitter). The SDK is then told to wait 0 s: retries are counted,
+    never timed."""
+    from openai._base_client import BaseClient
+
+    asked: list[float] = []
+    real = BaseClient._calculate_retry_timeout
+
+    def record(self, *args, **kwargs) -> float:
+        asked.append(real(self, *args, **kwargs))
+        return 0.0
+
+    monkeypatch.setattr(BaseClient, "_calculate_retry_timeout", record)
+    return asked
 
 
 def judge_for(fake: FakeOpenAI, **kw) -> OpenAIJudge:
@@ -256,22 +295,25 @@ def test_custom_key_env_is_sent(fake, monkeypatch):
     assert fake.auth == ["Bearer other-key-xyz"]
 
 
-def test_sdk_retries_a_server_error(fake):
+FIRST_BACKOFF = (0.375, 0.5)  # the SDK's first retry delay: 0.5 s less up to 25% jitter; the second is twice that
+
+
+def test_sdk_retries_a_server_error(fake, backoffs):
     fake.script = [(500, {})]
     fake.default = [("75", lp(1.0))]
-    t0 = time.monotonic()
     s = judge_for(fake, max_retries=2, timeout=5.0).score("q", "a", PROMPT)
     assert s.value == pytest.approx(75.0)
-    assert len(fake.bodies) == 2
-    assert time.monotonic() - t0 < 5
+    assert len(fake.bodies) == 2 and fake.retry_counts == [0, 1]  # the request, then its first retry
+    assert fake.bodies[0] == fake.bodies[1]
+    assert len(backoffs) == 1 and FIRST_BACKOFF[0] <= backoffs[0] <= FIRST_BACKOFF[1]
 
 
-def test_server_error_without_retries_is_emscope_error(fake):
+def test_server_error_without_retries_is_emscope_error(fake, backoffs):
     fake.script = [(500, {})]
     with pytest.raises(EmscopeError, match="InternalServerError") as exc:
         judge_for(fake, max_retries=0).score("q", "a", PROMPT)
     assert KEY not in str(exc.value)
-    assert len(fake.bodies) == 1
+    assert len(fake.bodies) == 1 and backoffs == []
 
 
 def test_no_logprobs_is_an_error(fake):
@@ -328,16 +370,25 @@ def by_number(text: str) -> list[tuple[str, float]]:
 
 
 def test_score_many_keeps_order_and_limits_concurrency(fake):
-    fake.answer, fake.latency = by_number, 0.3
+    fake.answer, fake.hold = by_number, threading.Event()
     done: list[int] = []
-    judge = judge_for(fake, concurrency=4)
-    t0 = time.monotonic()
-    scores = judge.score_many(items_for(24), on_done=done.append)
-    elapsed = time.monotonic() - t0
+    judge = judge_for(fake, concurrency=4, timeout=60.0)  # held requests must not time out
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(judge.score_many(items_for(24), on_done=done.append)))
+    worker.start()
+    try:
+        # the server holds every request: 4 must be in flight at once (not one at a time), and no 5th is sent while
+        # they are held (an unlimited client sends all 24 at once: the short wait only lets them land)
+        assert fake.wait_inflight(4), f"never 4 requests in flight at once (at most {fake.max_inflight})"
+        time.sleep(0.2)
+        assert (fake.inflight, len(fake.bodies), done) == (4, 4, [])
+    finally:
+        fake.hold.set()
+        worker.join(60)
+    scores = out[0]
     assert [s.value for s in scores] == pytest.approx([float(i) for i in range(24)])
-    assert len(fake.bodies) == 24 and sum(done) == 24
-    assert fake.max_inflight == 4  # the semaphore holds it to 4, and 4 were in flight at once
-    assert 1.7 < elapsed < 6.0  # 6 waves of 0.3 s; one at a time would take at least 7.2 s
+    assert len(fake.bodies) == 24 and sum(done) == 24 and fake.retry_counts == [0] * 24
+    assert fake.max_inflight == 4  # the semaphore holds it to 4 all along
 
 
 def test_score_many_sends_identical_requests_once(fake):
@@ -370,39 +421,53 @@ def test_score_many_from_a_thread_and_from_async_code(fake):
     assert len(fake.bodies) == 10
 
 
-def test_rate_limit_retried_after_retry_after(fake):
-    fake.script = [(429, {"Retry-After": "0.6"}), (429, {"Retry-After": "0.6"})]
+def test_rate_limit_retried_after_retry_after(fake, backoffs):
+    fake.script = [(429, {"Retry-After": "0.6"}), (429, {"Retry-After": "2.5"})]
     fake.default = [("61", lp(1.0))]
     scores = judge_for(fake, max_retries=3).score_many(items_for(1))
     assert scores[0].value == pytest.approx(61.0)
-    assert len(fake.bodies) == 3
-    gaps = [b - a for a, b in zip(fake.times, fake.times[1:])]
-    assert all(0.55 < g < 3.0 for g in gaps)  # the SDK's own first backoff is at most 0.5 s: Retry-After was used
+    assert len(fake.bodies) == 3 and fake.retry_counts == [0, 1, 2]
+    assert backoffs == [0.6, 2.5]  # the server's Retry-After, not the SDK's own backoff (<= 0.5 s, then <= 1 s)
 
 
-def test_server_error_retried_by_score_many(fake):
+def test_server_error_retried_by_score_many(fake, backoffs):
     fake.script = [(500, {}), (503, {})]
     fake.default = [("42", lp(1.0))]
     assert judge_for(fake, max_retries=2).score_many(items_for(1))[0].value == pytest.approx(42.0)
-    assert len(fake.bodies) == 3
+    assert len(fake.bodies) == 3 and fake.retry_counts == [0, 1, 2]
+    # exponential backoff: 0.5 s then 1 s, each less up to 25% jitter
+    assert len(backoffs) == 2 and FIRST_BACKOFF[0] <= backoffs[0] <= FIRST_BACKOFF[1]
+    assert 2 * FIRST_BACKOFF[0] <= backoffs[1] <= 2 * FIRST_BACKOFF[1]
 
 
-def test_timeout_retried(fake):
-    fake.script = [("hang", 6.0)]
+def test_score_many_retries_only_the_failed_requests(fake, backoffs):
+    fake.answer = by_number
+    fake.flaky = {"ANSWER-002": [500, 502], "ANSWER-004": [429]}
+    scores = judge_for(fake, max_retries=2, concurrency=3).score_many(items_for(6))
+    assert [s.value for s in scores] == pytest.approx([float(i) for i in range(6)])
+    attempts = Counter(b["messages"][0]["content"].split("A: ")[1].split("\n")[0] for b in fake.bodies)
+    assert attempts == {"ANSWER-000": 1, "ANSWER-001": 1, "ANSWER-002": 3, "ANSWER-003": 1, "ANSWER-004": 2,
+                        "ANSWER-005": 1}
+    assert sorted(fake.retry_counts) == [0] * 6 + [1, 1, 2]
+    assert len(backoffs) == 3  # one wait before each retry
+
+
+def test_timeout_retried(fake, backoffs):
+    fake.script = [("hang", 60.0)]  # answers only when the test ends: the judge must give up on it and retry
     fake.default = [("7", lp(1.0))]
     judge = judge_for(fake, timeout=0.4, max_retries=1)
-    t0 = time.monotonic()
     assert judge.score_many(items_for(1))[0].value == pytest.approx(7.0)
-    assert len(fake.bodies) == 2 and time.monotonic() - t0 < 5.0  # gave up on the hung request
+    assert len(fake.bodies) == 2 and fake.retry_counts == [0, 1] and len(backoffs) == 1
 
 
-def test_timeout_without_retries_is_emscope_error(fake):
-    fake.script = [("hang", 1.5)]
+def test_timeout_without_retries_is_emscope_error(fake, backoffs):
+    fake.script = [("hang", 60.0)]
     with pytest.raises(EmscopeError, match="APITimeoutError"):
         judge_for(fake, timeout=0.3, max_retries=0).score_many(items_for(1))
+    assert len(fake.bodies) == 1 and backoffs == []
 
 
-def test_connection_error_is_emscope_error(fake):
+def test_connection_error_is_emscope_error(fake, backoffs):
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
@@ -412,16 +477,17 @@ def test_connection_error_is_emscope_error(fake):
     with pytest.raises(EmscopeError, match="APIConnectionError") as exc:
         judge.score_many(items_for(1))
     assert KEY not in str(exc.value)
+    assert len(backoffs) == 1  # retried once before giving up
 
 
 @pytest.mark.parametrize("status, error", [(401, "AuthenticationError"), (400, "BadRequestError")])
 @pytest.mark.parametrize("many", [True, False])
-def test_client_errors_are_not_retried_and_scrubbed(fake, status, error, many):
+def test_client_errors_are_not_retried_and_scrubbed(fake, backoffs, status, error, many):
     fake.script = [(status, {})]
     judge = judge_for(fake, max_retries=3)
     with pytest.raises(EmscopeError, match=error) as exc:
         judge.score_many(items_for(1)) if many else judge.score("q", "a", PROMPT)
-    assert len(fake.bodies) == 1
+    assert len(fake.bodies) == 1 and backoffs == []
     assert KEY not in str(exc.value) and KEY not in repr(exc.value)
     assert KEY not in "".join(traceback.format_exception(exc.value))  # nor in a chained SDK error
     if status == 401:
