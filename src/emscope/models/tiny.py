@@ -31,6 +31,15 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     return fast
 
 
+def _seeded(model_cls, config, seed: int):
+    """The model built from `config` with weights drawn from `seed` (the global RNG left untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_cls(config)
+    model.generation_config.pad_token_id = config.pad_token_id
+    return model
+
+
 def tiny_random_model(seed: int = 0, hidden_size: int = 64, num_layers: int = 2) -> tuple[LlamaForCausalLM,
                                                                                        PreTrainedTokenizerFast]:
     """Build the tiny random model and its tokenizer; the same seed gives the same weights."""
@@ -43,11 +52,7 @@ def tiny_random_model(seed: int = 0, hidden_size: int = 64, num_layers: int = 2)
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return _seeded(LlamaForCausalLM, config, seed), tokenizer
 
 
 # Soft-capping at 2.0 while the tiny model's raw logits spread to about +-4: tanh is far from linear on them
@@ -66,11 +71,7 @@ def tiny_gemma_model(seed: int = 0, hidden_size: int = 64, num_layers: int = 2) 
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = Gemma2ForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return _seeded(Gemma2ForCausalLM, config, seed), tokenizer
 
 
 TINY_MODELS = {"tiny-random": tiny_random_model, "tiny-random-gemma": tiny_gemma_model}
