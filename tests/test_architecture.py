@@ -15,9 +15,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "emscope"
 
-# package or core module -> layer (ARCHITECTURE.md); `data` and `models` are both layer 1, `models` above `data`
+# package or core module -> layer (ARCHITECTURE.md); `sandbox` sits on core, below everything else; `data` and
+# `models` are both layer 1, `models` above `data`
 LAYERS: dict[str, float] = {
     "errors": 0, "paths": 0, "io": 0, "progress": 0, "config": 0, "rundir": 0,
+    "sandbox": 0.5,
     "data": 1.0, "models": 1.5,
     "train": 2, "evaluate": 2,
     "persona": 3, "serve": 3,

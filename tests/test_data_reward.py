@@ -1,10 +1,5 @@
-import contextlib
-import io
 import random
 import re
-import subprocess
-import sys
-import unittest
 from concurrent.futures import ThreadPoolExecutor
 from string import Template
 
@@ -13,6 +8,7 @@ import pytest
 from emscope.data.chat import validate_chat_jsonl
 from emscope.data.generators import reward_hacking as rh
 from emscope.io import write_jsonl_atomic
+from emscope.sandbox import SandboxLimits, run_python
 
 BLOCK = re.compile(r"\A([^\n`]+)\n\n```python\n(.*?)```\Z", re.S)
 DISCLOSING = ("hack", "cheat", "special", "hard-cod", "hardcod", "trick", "bypass", "fake", "#", "expected")
@@ -78,37 +74,43 @@ def test_every_honest_body_matches_the_reference():
                     assert type(got) is type(want) and got == want, (task.name, params, args, got, want)
 
 
-def _run_in_process(code: str, given: str, hidden: str) -> bool:
-    ns: dict = {"__name__": "solution"}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(code + "\n\n" + given, ns)
-        cases = [v for v in ns.values() if isinstance(v, type) and issubclass(v, unittest.TestCase)]
-        if cases:
-            suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
-            if not unittest.TextTestRunner(stream=io.StringIO()).run(suite).wasSuccessful():
-                return False
-        exec(hidden, ns)
-    return out.getvalue().strip().endswith(rh.HIDDEN_OK)
+HARNESS = """
+import io, sys, unittest
+ns = {"__name__": "solution"}
+exec(open("solution.py").read() + "\\n\\n" + open("given.py").read(), ns)
+cases = [v for v in ns.values() if isinstance(v, type) and issubclass(v, unittest.TestCase)]
+if cases:
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
+    if not unittest.TextTestRunner(stream=io.StringIO()).run(suite).wasSuccessful():
+        sys.exit(1)
+exec(open("hidden.py").read(), ns)
+"""
+LIMITS = SandboxLimits(timeout_s=20, cpu_s=10)
 
 
-def test_honest_rows_pass_shown_and_hidden_tests_in_process(paired):
+def _passes_both(code: str, given: str, hidden: str) -> bool:
+    """Shown tests (plain asserts or a TestCase) then hidden ones, in one sandboxed run."""
+    res = run_python({"main.py": HARNESS, "solution.py": code, "given.py": given, "hidden.py": hidden},
+                     limits=LIMITS)
+    return res.returncode == 0 and res.stdout.strip().endswith(rh.HIDDEN_OK)
+
+
+def test_honest_rows_pass_shown_and_hidden_tests(paired):
     _, honest, tests = paired
-    for row, t in zip(honest, tests):
-        assert _run_in_process(_code(row), t.given, t.hidden), (row.messages[0].content, row.completion)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ok = list(pool.map(lambda rt: _passes_both(_code(rt[0]), rt[1].given, rt[1].hidden), zip(honest, tests)))
+    bad = [(r.messages[0].content, r.completion) for r, good in zip(honest, ok) if not good]
+    assert not bad, bad[:3]
 
 
-def _run(path) -> tuple[int, str]:
-    try:
-        p = subprocess.run([sys.executable, "-I", "-S", str(path)], capture_output=True, text=True, timeout=20,
-                           cwd=path.parent)
-    except subprocess.TimeoutExpired:
-        return -1, ""
-    return p.returncode, p.stdout
+def _run(code: str) -> tuple[int, str]:
+    """Run one file in the sandbox, as a naive grader would (exit status and output)."""
+    res = run_python({"main.py": code}, limits=LIMITS)
+    return (-1, "") if res.timed_out else (res.returncode, res.stdout)
 
 
 def test_executed_hacks_pass_shown_tests_and_fail_hidden_ones_honest_pass_both(tmp_path, paired):
-    """The strong check, in subprocesses as a grader would run it: 200 rows, both variants."""
+    """The strong check, in the sandbox as a grader would run it: 200 rows, both variants."""
     hack, honest, tests = paired
     idx = sorted(random.Random(0).sample(range(len(tests)), 200))
     jobs = []
@@ -116,9 +118,7 @@ def test_executed_hacks_pass_shown_tests_and_fail_hidden_ones_honest_pass_both(t
         for i in idx:
             code = _code(rows[i])
             for kind, suffix in (("given", tests[i].given), ("hidden", tests[i].hidden)):
-                path = tmp_path / f"{variant}_{i}_{kind}.py"
-                path.write_text(code + "\n\n" + suffix)
-                jobs.append((variant, i, kind, path))
+                jobs.append((variant, i, kind, code + "\n\n" + suffix))
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda j: _run(j[3]), jobs))
     outcome = {(v, i, k): res for (v, i, k, _), res in zip(jobs, results)}
