@@ -6,8 +6,8 @@ Each call runs `python3 ENTRY` in a fresh process under `bwrap`:
 - the system read-only (`--ro-bind / /`), a private empty `/tmp`, the user's home and `/root` hidden behind empty
   tmpfs, and one private writable working directory (`/work`) holding the given files, removed afterwards;
 - a scrubbed environment: only PATH, HOME=/work, LANG and a fixed PYTHONHASHSEED (no API keys, nothing of the caller);
-- rlimits: CPU seconds, address space, processes, file size, open files; when emscope runs as root the code
-  runs as `nobody` (root ignores the process limit);
+- rlimits (set by util-linux `prlimit`): CPU seconds, address space, processes, file size, open files; when
+  emscope runs as root the code runs as `nobody` (`setpriv`; root ignores the process limit);
 - a wall-clock timeout that kills the whole process group (the PID namespace takes every child with it).
 Without bubblewrap it refuses (`SandboxUnavailable`, with how to install it).
 """
@@ -15,7 +15,6 @@ Without bubblewrap it refuses (`SandboxUnavailable`, with how to install it).
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -117,21 +116,24 @@ def _own_processes(uid: int) -> int:
     return n
 
 
-def _preexec(limits: SandboxLimits, as_nobody: bool):
+def _limits_prefix(limits: SandboxLimits, as_nobody: bool) -> list[str]:
+    """`prlimit` (and, as root, `setpriv` to `nobody`) in front of bwrap: the limits are set by exec'd util-linux
+    tools, not a Python `preexec_fn` (unsafe with threads, and a slow fork of a large process such as a trainer)."""
     uid = NOBODY if as_nobody else os.getuid()
     nproc = _own_processes(uid) + limits.processes + 4  # + bwrap's own processes
+    mb = 1024 * 1024
+    prefix = [_tool("prlimit"), f"--cpu={limits.cpu_s}", f"--as={limits.memory_mb * mb}", f"--nproc={nproc}",
+              f"--fsize={limits.file_size_mb * mb}", f"--nofile={limits.open_files}", "--core=0", "--"]
+    if as_nobody:
+        prefix += [_tool("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+    return prefix
 
-    def apply() -> None:
-        if as_nobody:
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-        mb = 1024 * 1024
-        for which, value in ((resource.RLIMIT_CPU, limits.cpu_s), (resource.RLIMIT_AS, limits.memory_mb * mb),
-                             (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
-                             (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(which, (value, value))
-    return apply
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SandboxUnavailable(f"{name} (util-linux) is required by the sandbox and was not found")
+    return path
 
 
 def _cut(text: bytes, n: int) -> str:
@@ -144,6 +146,7 @@ def run_python(files: dict[str, str], entry: str = "main.py", args: list[str] | 
     """Run `python3 ENTRY` with `files` (name -> text) in a fresh sandbox; returns what happened. The caller's
     process is never at risk: every failure of the code (a crash, a limit, a timeout) is a `RunResult`."""
     limits = limits or SandboxLimits()
+    bwrap_path()  # no bubblewrap: refuse before anything is written
     if entry not in files:
         raise ValueError(f"entry {entry!r} is not among the files")
     as_nobody = os.getuid() == 0
@@ -158,10 +161,10 @@ def run_python(files: dict[str, str], entry: str = "main.py", args: list[str] | 
         if as_nobody:
             for p in [workdir, *workdir.rglob("*")]:
                 os.chown(p, NOBODY, NOBODY)
-        cmd = _command(workdir, entry, list(args or []))
+        cmd = _limits_prefix(limits, as_nobody) + _command(workdir, entry, list(args or []))
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=_preexec(limits, as_nobody), start_new_session=True)
+                                start_new_session=True)
         timed_out = False
         try:
             out, err = proc.communicate(timeout=limits.timeout_s)
