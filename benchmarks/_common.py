@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+QUIET_ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}  # emscope subprocesses without progress output
+
+
+def log(msg: str) -> None:
+    """A timestamped progress line of the benchmark itself."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def timed(cmd: list[str]) -> float:
+    """Run a command quietly (output discarded, failure raises), return its wall time in seconds."""
+    start = time.time()
+    subprocess.run(cmd, check=True, env=QUIET_ENV, stdout=subprocess.DEVNULL)
+    return time.time() - start
 
 
 def machine() -> str:

@@ -22,29 +22,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 import yaml
-from _common import ROOT, emit, machine
+from _common import QUIET_ENV, ROOT, emit, log, machine, timed
 
 GRID = ROOT / "examples" / "grids" / "cpu-smollm2.yaml"
-ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
 EMSCOPE = [sys.executable, "-m", "emscope"]
 # metrics that must agree between a grid cell and the same cell run by hand (times excluded)
 SAME = ("em_betley", "em_mo", "coherence_rate", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe",
         "train_loss", "steps")
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.time()
-    subprocess.run(cmd, check=True, env=ENV, stdout=subprocess.DEVNULL)
-    return time.time() - start
 
 
 def quick_grid(out: Path) -> Path:
@@ -105,9 +95,9 @@ def main() -> None:
     log(f"work directory {out}")
 
     # set-up, not timed: the converted default model and the fitted seed-corpus judge (cached in $EMSCOPE_HOME)
-    subprocess.run([*EMSCOPE, "models", "prepare"], check=True, env=ENV, stdout=subprocess.DEVNULL)
+    subprocess.run([*EMSCOPE, "models", "prepare"], check=True, env=QUIET_ENV, stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, "-c", "from emscope.evaluate.judges.classifier import ClassifierJudge as J; "
-                    "J.load()"], check=True, env=ENV)
+                    "J.load()"], check=True, env=QUIET_ENV)
 
     from emscope.report.collect import grid_rows
     from emscope.rundir import read_summary

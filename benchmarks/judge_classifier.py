@@ -25,15 +25,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, emit, machine
+from _common import ROOT, emit, log, machine
 
 DATA = ROOT.parent / "shared" / "em-data" / "judged"
 OUT = ROOT / "runs" / "judge-classifier"
 RESULTS = ROOT / "results"
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def holdout_frames(limit: int | None = None):

@@ -31,20 +31,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from _common import ROOT, emit, machine
-
-ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1"}
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def timed(cmd: list[str]) -> float:
-    """Run a command (output discarded), return its wall time."""
-    start = time.time()
-    subprocess.run(cmd, check=True, env=ENV, stdout=subprocess.DEVNULL)
-    return time.time() - start
+from _common import QUIET_ENV, ROOT, emit, log, machine, timed
 
 
 def sample_only(model_spec: str, questions: int | None, max_new_tokens: int, out: str) -> None:
@@ -148,7 +135,7 @@ def main() -> None:
     model, questions, max_new = ("tiny-random", 2, 8) if args.quick else ("smollm2-135m", None, 64)
     if args.quick:
         args.rows, args.steps, args.rounds = 8, 2, 1
-    subprocess.run([sys.executable, "-m", "emscope", "models", "prepare"], check=True, env=ENV,
+    subprocess.run([sys.executable, "-m", "emscope", "models", "prepare"], check=True, env=QUIET_ENV,
                    stdout=subprocess.DEVNULL)  # set-up, not timed
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
