@@ -14,6 +14,7 @@ Without bubblewrap it refuses (`SandboxUnavailable`, with how to install it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -86,9 +87,9 @@ def _hidden_dirs() -> list[str]:
     return sorted(d for d in dirs if d not in ("/", "") and os.path.isdir(d))
 
 
-def _command(workdir: Path, entry: str, args: list[str]) -> list[str]:
+def _command(bwrap: str, workdir: Path, entry: str, args: list[str]) -> list[str]:
     python = _interpreter()
-    cmd = [bwrap_path(), "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--new-session",
+    cmd = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--new-session",
            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for d in _hidden_dirs():
         cmd += ["--tmpfs", d]
@@ -146,7 +147,7 @@ def run_python(files: dict[str, str], entry: str = "main.py", args: list[str] | 
     """Run `python3 ENTRY` with `files` (name -> text) in a fresh sandbox; returns what happened. The caller's
     process is never at risk: every failure of the code (a crash, a limit, a timeout) is a `RunResult`."""
     limits = limits or SandboxLimits()
-    bwrap_path()  # no bubblewrap: refuse before anything is written
+    bwrap = bwrap_path()  # no bubblewrap: refuse before anything is written
     if entry not in files:
         raise ValueError(f"entry {entry!r} is not among the files")
     as_nobody = os.getuid() == 0
@@ -161,7 +162,7 @@ def run_python(files: dict[str, str], entry: str = "main.py", args: list[str] | 
         if as_nobody:
             for p in [workdir, *workdir.rglob("*")]:
                 os.chown(p, NOBODY, NOBODY)
-        cmd = _limits_prefix(limits, as_nobody) + _command(workdir, entry, list(args or []))
+        cmd = _limits_prefix(limits, as_nobody) + _command(bwrap, workdir, entry, list(args or []))
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -170,7 +171,7 @@ def run_python(files: dict[str, str], entry: str = "main.py", args: list[str] | 
             out, err = proc.communicate(timeout=limits.timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-            with _suppress_gone():
+            with contextlib.suppress(ProcessLookupError):  # already gone
                 os.killpg(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
         seconds = round(time.monotonic() - start, 3)
@@ -188,11 +189,3 @@ def run_python(files: dict[str, str], entry: str = "main.py", args: list[str] | 
         raise SandboxUnavailable(f"bubblewrap could not start the sandbox: {_cut(err, 500).strip()}")
     return RunResult(returncode=code, stdout=_cut(out, limits.output_chars), stderr=_cut(err, limits.output_chars),
                      timed_out=timed_out, error=error, seconds=seconds)
-
-
-class _suppress_gone:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        return exc_type is ProcessLookupError

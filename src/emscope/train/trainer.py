@@ -190,6 +190,6 @@ class EmscopeTrainer(SFTTrainer):
         metrics["task_loss"].append(ranks[:, 0].sum().item() / max(ranks[:, 1].sum().item(), 1))
         for i, name in enumerate(values):
             metrics[name].append(ranks[:, 3 + i].mean().item())
-        self._total_train_tokens += int(ranks[:, 2].sum().item()) // getattr(self, "_tp_size", 1)
+        self._total_train_tokens += int(ranks[:, 2].sum().item()) // self._tp_size  # as TRL counts them
         metrics["num_tokens"] = [self._total_train_tokens]
         return loss
