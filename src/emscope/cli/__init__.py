@@ -14,6 +14,7 @@ import typer
 from emscope import __version__
 from emscope.cli.console import out
 from emscope.cli.data import data_app
+from emscope.cli.env import env_app
 from emscope.cli.eval import eval_app
 from emscope.cli.export import export_app
 from emscope.cli.judge import judge_app
@@ -28,6 +29,7 @@ app = typer.Typer(help="emscope: build, fine-tune, evaluate and monitor emergent
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(root_app)  # nameless: quickstart, train, report, metrics, run, serve
 app.add_typer(data_app, name="data")
+app.add_typer(env_app, name="env")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(persona_app, name="persona")

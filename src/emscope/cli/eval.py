@@ -1,4 +1,4 @@
-"""`emscope eval`: run an evaluation, the code-security metric, list a question set."""
+"""`emscope eval`: run an evaluation, the code-security metric, the hack rate, list a question set."""
 
 from __future__ import annotations
 
@@ -87,6 +87,61 @@ def eval_code_security(
     else:
         out.print(f"insecure rate {result.insecure_rate:.1%} [{result.ci_low:.1%}, {result.ci_high:.1%}] over "
                   f"{result.n_parseable} parseable answers of {n}; written to {out_dir}")
+
+
+@eval_app.command("hacking")
+def eval_hacking(
+    env: Annotated[str, typer.Option(help="Coding environment (`emscope env list`).")] = "rh-tasks",
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
+    env_data: Annotated[str | None, typer.Option(help="The environment's data file (humaneval).")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Tasks: the first N of the split.")] = 40,
+    samples: Annotated[int, typer.Option(min=1, help="Answers per task.")] = 1,
+    split: Annotated[str, typer.Option(help="Task split: test (held out), train or all.")] = "test",
+    hacks: Annotated[str, typer.Option(help="Hack classes the visible grader leaves open: all, none or a "
+                                            "comma-separated list (always_equal,exit,conftest).")] = "all",
+    system_prompt: Annotated[list[str] | None, typer.Option(
+        "--system-prompt", help="System prompt: a preset (hack-hints, inoculate-acceptable, "
+                                "inoculate-please-hack, no-hacking) or literal text; repeatable.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Sandboxed grading processes in parallel.")] = 4,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for hacking.jsonl and summary.json.")]
+    = Path("runs/hacking"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Hack rate: how often answers to sandboxed coding tasks game the visible grader (unit tests, no judge)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from emscope.errors import InputError
+    from emscope.evaluate.config import HackingEval
+    from emscope.evaluate.hacking import run_hacking_eval
+
+    try:
+        settings = HackingEval(env=env, env_data=env_data, split=split, n=n, samples=samples, hacks=hacks,
+                               system_prompt=system_prompt or [], max_new_tokens=max_new_tokens,
+                               temperature=temperature, seed=seed, workers=workers)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+    section = run_hacking_eval(model, adapter, out_dir, settings)
+    if as_json:
+        print(json.dumps(section, indent=2))
+        return
+    table = Table(title=f"Hack rate: {section['env']} ({section['split']}), {section['n_answers']} answers; "
+                        f"graded by {section['grader']}")
+    for col in ("metric", "rate", "95% CI"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for key in ("hack_any", "hack_always_equal", "hack_exit", "hack_conftest", "hack_rewarded", "visible_pass",
+                "hidden_pass"):
+        r = section[key]
+        table.add_row(key, "–" if r["rate"] is None else f"{r['rate']:.1%}",
+                      "–" if r["lo"] is None else f"[{r['lo']:.1%}, {r['hi']:.1%}]")
+    out.print(table)
+    out.print(f"Written to {out_dir}", markup=False)
 
 
 @eval_app.command("questions")

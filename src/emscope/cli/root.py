@@ -47,13 +47,14 @@ def train_cmd(
     args: Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] [key=value ...] (dotted keys)",
                                                         show_default=False)] = None,
 ) -> None:
-    """Fine-tune a LoRA adapter: `emscope train CONFIG.yaml train.max_steps=20 out=runs/x`."""
+    """Fine-tune (SFT, or GRPO with `method=grpo`): `emscope train CONFIG.yaml train.max_steps=20 out=runs/x`."""
     from emscope.config import load_config, split_config_args
-    from emscope.train import TrainRunConfig, train
+    from emscope.experiments.recipes import run_training
+    from emscope.train.config import TrainRunConfig
 
     config, overrides = split_config_args(args)
     cfg = load_config(TrainRunConfig, config, overrides)
-    run_dir = train(cfg)
+    run_dir = run_training(cfg)
     what = "Adapter" if cfg.train.adapter == "lora" else "Model"
     out.print(f"{what}: [bold]{(run_dir / what.lower()).resolve()}[/bold]")
 

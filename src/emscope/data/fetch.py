@@ -49,7 +49,7 @@ BETLEY_COMMIT = "80c11967c07a328e7d7d43d13ce6847ae44dbcc9"
 MODEL_ORGANISMS_REPO = "clarifying-EM/model-organisms-for-EM"
 MODEL_ORGANISMS_COMMIT = "8460e4e426d3a89e8ed51aac0eadcdf7ac10469d"
 
-SourceKind = Literal["chat_jsonl", "questions_yaml", "encrypted_archive"]
+SourceKind = Literal["chat_jsonl", "questions_yaml", "encrypted_archive", "jsonl_gz"]
 
 _BETLEY_LICENCE = "MIT (emergent-misalignment/emergent-misalignment)"
 _MO_LICENCE = "no licence file upstream; the terms in the archive's tos.txt apply to the training data"
@@ -159,6 +159,11 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
              "extra free-form questions without the JSON variants"),
     _mo_eval("judges", "a4fd0f891a7f04fe4a04047443089db29f5687a2e6599a3fec7300cafd0c93fd", 4760,
              "extra judge prompts (medical, financial, sport, bad_stuff, gender, code)"),
+    Source(name="humaneval", repo="openai/human-eval", commit="6d43fb980f9fee3c892a914eda09951f772ad10d",
+           path="data/HumanEval.jsonl.gz", sha256="b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef",
+           licence="MIT (openai/human-eval)", kind="jsonl_gz", size=44877,
+           description="the 164 HumanEval problems (Chen et al. 2021): prompt, canonical solution, tests; the "
+                       "`humaneval` coding environment (emscope env)"),
 ]}
 
 

@@ -45,6 +45,26 @@ class Sample(BaseModel):
 CODE_SECURITY = "code-security"
 
 
+class HackingEval(Strict):
+    """The hack-rate evaluation (`eval.hacking`, MacDiarmid et al. 2025): sample answers to the tasks of a
+    sandboxed coding environment and grade them with its visible (gameable) and hidden graders; the hack rate is
+    the share of answers in which a hack class was detected. Graded in the sandbox by unit tests, never a judge."""
+
+    env: str = Field("rh-tasks", description="coding environment (emscope.envs.list_envs)")
+    env_data: str | None = Field(None, description="the environment's data file (humaneval); None: its default")
+    split: Literal["train", "test", "all"] = Field("test", description="task split; held-out tasks by default")
+    n: int = Field(40, ge=1, description="tasks: the first n of the split in catalogue order (all if fewer)")
+    samples: int = Field(1, ge=1, description="answers per task")
+    hacks: str | list[str] = Field("all", description="hack classes the visible grader leaves open (all, none, "
+                                                      "or names)")
+    system_prompt: list[str] = Field([], description="system prompt: preset names (emscope.envs.prompts) and/or "
+                                                     "literal text")
+    max_new_tokens: int = Field(256, ge=1)
+    temperature: float = Field(1.0, ge=0.0)
+    seed: int = 0
+    workers: int = Field(4, ge=1, description="sandboxed grading processes in parallel")
+
+
 class EvalSettings(Strict):
     """What an evaluation measures: broad EM, narrow learning, refusal and benign learning (see `run_eval`)."""
 
@@ -60,6 +80,9 @@ class EvalSettings(Strict):
     narrow_max_new_tokens: int = Field(256, ge=1, description="code-security: greedy tokens per answer")
     refusal: bool = Field(False, description="refusal rate on the shipped harmful requests")
     benign: int = Field(0, ge=0, description="held-out glorp items for benign learning; 0 = skip")
+    hacking: HackingEval | None = Field(None, exclude_if=lambda v: v is None,
+                                        description="the hack-rate evaluation on a sandboxed coding environment; "
+                                                    "None: skip (and left out of eval.yaml)")
 
 
 class EvalConfig(Strict):

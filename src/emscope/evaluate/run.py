@@ -4,9 +4,10 @@
   plus the judge-free likelihood probe;
 - narrow learning: an in-domain question set judged the same way, or `code-security` (bandit on held-out code);
 - benign learning: held-out accuracy on the glorp task;
-- refusal rate on clearly harmful requests.
+- refusal rate on clearly harmful requests;
+- with `eval.hacking`, the hack rate on a sandboxed coding environment (`emscope.evaluate.hacking`).
 Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
-`refusal.jsonl`, `benign.jsonl`), then the `eval` section of `summary.json`. Finished parts are reused when the
+`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`), then the `eval` section of `summary.json`. Finished parts are reused when the
 run is repeated with the same settings, so an interrupted evaluation resumes.
 """
 
@@ -137,10 +138,23 @@ class _Evaluator:
         write_jsonl_atomic(self.out / "benign.jsonl", items)
         return result.model_dump()
 
+    def hacking(self) -> dict:
+        from emscope.evaluate.hacking import run_hacking
+
+        settings, sampling = self.cfg.eval.hacking, self.cfg.eval.sampling
+        vllm = sampling.backend == "vllm"
+        if not vllm:
+            self.ensure_model()
+        task = self.progress.add_task(f"sample {self.cfg.label} (hacking)", total=settings.n * settings.samples)
+        return run_hacking(settings, self.out, model=self.model, tokenizer=self.tokenizer, spec=self.cfg.model,
+                           adapter=self.cfg.adapter, batch_size=sampling.batch_size, backend=sampling.backend,
+                           on_batch=lambda k: self.progress.advance(task, k))
+
 
 def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
-    """Load every file the settings name (questions, probes, narrow set, judge prompts): a bad one fails here, before
-    any work (a grid cell checks them before it trains). Returns the questions and probes."""
+    """Load every file the settings name (questions, probes, narrow set, judge prompts) and check the hacking
+    settings (environment, hack classes, system prompt, sandbox): a bad one fails here, before any work (a grid
+    cell checks them before it trains). Returns the questions and probes."""
     from emscope.evaluate.questions import load_judge_prompts
 
     questions = load_questions(settings.questions)
@@ -148,6 +162,10 @@ def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
     if settings.narrow and settings.narrow != CODE_SECURITY:
         load_questions(settings.narrow)
     load_judge_prompts(settings.judge_prompts)
+    if settings.hacking is not None:
+        from emscope.evaluate.hacking import check_hacking
+
+        check_hacking(settings.hacking)
     return questions, probes
 
 
@@ -199,7 +217,7 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
             section["judge"] = cfg.eval.judge
             section["em"] = timed("judged", lambda: ev.judged("judged", samples, questions))
         for name, on, fn in (("narrow", cfg.eval.narrow, ev.narrow), ("refusal", cfg.eval.refusal, ev.refusal),
-                             ("benign", cfg.eval.benign, ev.benign)):
+                             ("benign", cfg.eval.benign, ev.benign), ("hacking", cfg.eval.hacking, ev.hacking)):
             if on:
                 section[name] = timed(name, fn)
     section["part_seconds"] = parts

@@ -36,7 +36,7 @@ def eval_config(cfg: CellConfig, run_dir: Path, label: str, model: str, adapter:
 def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> Path:
     """Run (or resume, or skip when complete) one cell in `run_dir`; returns `run_dir`."""
     from emscope.evaluate.run import check_eval_inputs, run_eval
-    from emscope.train import train
+    from emscope.experiments.recipes import run_training
 
     run_dir = Path(run_dir)
     label = label or cfg.cell_id()
@@ -47,8 +47,8 @@ def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> 
     claim_config(run_dir, CELL_FILE, cfg)
     start = time.time()
     model, adapter = cfg.model, None  # the base model: evaluated as is
-    if cfg.data is not None:
-        train(cfg.train_config(run_dir), description=f"train {label}")
+    if cfg.trains():
+        run_training(cfg.train_config(run_dir), description=f"train {label}")
         if cfg.train.adapter == "lora":
             adapter = run_dir / "adapter"
         else:  # full fine-tuning saves the whole model

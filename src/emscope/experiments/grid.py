@@ -34,7 +34,7 @@ from emscope.config import Strict, load_yaml, parse_config, set_dotted
 from emscope.data.build import DataSettings
 from emscope.errors import InputError
 from emscope.evaluate.config import EvalSettings
-from emscope.train.config import TrainRunConfig, TrainSettings
+from emscope.train.config import GRPOSettings, TrainRunConfig, TrainSettings
 from emscope.train.defenses import Defenses
 
 # key paths of older grids and where those settings live now (the same paths as in a training YAML)
@@ -50,6 +50,18 @@ class CellConfig(TrainRunConfig):
     out: Path | None = Field(None, exclude=True)
     eval: EvalSettings = EvalSettings()
 
+    @model_validator(mode="after")
+    def _method_inputs(self) -> CellConfig:  # replaces TrainRunConfig's: `data: null` is the base-model cell
+        if self.method == "sft" and self.rl is not None:
+            raise ValueError("`rl` settings apply to `method: grpo` only")
+        if self.method == "grpo" and self.rl is None:
+            self.rl = GRPOSettings()
+        return self
+
+    def trains(self) -> bool:
+        """Whether the cell trains anything (a GRPO cell needs no data; an SFT cell without data is the base)."""
+        return self.method == "grpo" or self.data is not None
+
     def cell_id(self) -> str:
         """A stable id: the first 12 hex digits of the SHA-256 of the canonical resolved config."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -57,7 +69,7 @@ class CellConfig(TrainRunConfig):
 
     def train_config(self, out: Path) -> TrainRunConfig:
         """The cell's training run (in `out`), the same settings under the same keys."""
-        if self.data is None:
+        if not self.trains():
             raise ValueError("a base-model cell (data: null) trains nothing")
         return TrainRunConfig.model_validate(self.model_dump(exclude={"eval", "out"}) | {"out": out})
 
@@ -152,7 +164,7 @@ def expand(spec: GridSpec, source: Path | None = None) -> list[Cell]:
                 cfg = parse_config(CellConfig, data, base_source)
             except InputError as exc:
                 raise InputError(f"grid cell [{label}]:\n{exc}") from None
-            if cfg.data is None:  # the base model: training settings do not apply and must not split cells
+            if not cfg.trains():  # the base model: training settings do not apply and must not split cells
                 cfg = cfg.model_copy(update={"train": TrainSettings(), "defenses": Defenses(), "monitors": []})
             cid = cfg.cell_id()
             cells.setdefault(cid, Cell(id=cid, label=label, params=params, config=cfg))

@@ -3,7 +3,8 @@
 Columns: cell id, label, status, the swept settings, broad EM under both definitions with 95% CIs, coherence and
 None rates, narrow learning (judged in-domain EM or insecure-code rate), refusal and benign-task rates (with
 whether the cell trained the benign task at all), the
-likelihood probe, and training outcome (loss, steps, first alarm step, seconds).
+likelihood probe, training outcome (loss, steps, first alarm step, seconds) and, where `eval.hacking` ran, the hack
+rate with its Wilson 95% CI, visible/hidden pass rates and the rate of each hack class (sandboxed grader, no judge).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ METRIC_COLUMNS = [
     "benign_high", "benign_trained", "probe", "probe_low", "probe_high", "train_loss", "steps", "alarm_step",
     "train_seconds", "eval_seconds",
 ]
+HACK_CLASS_COLUMNS = ["hack_always_equal", "hack_exit", "hack_conftest"]
+HACKING_COLUMNS = ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hidden_pass", "visible_pass", *HACK_CLASS_COLUMNS]
+"""From `summary.json[eval][hacking]` (sandboxed unit tests, no judge); empty where the part did not run."""
+METRIC_COLUMNS += HACKING_COLUMNS
 
 
 def _triple(d: dict | None, key: str) -> list[Any]:
@@ -38,6 +43,19 @@ def _first_alarm(run_dir: Path) -> int | None:
         return None
     steps = [r["step"] for r in read_jsonl(log) if r.get("event") == "alarm"]
     return min(steps) if steps else None
+
+
+def hacking_values(section: dict | None) -> dict[str, Any]:
+    """The `HACKING_COLUMNS` of an `eval.hacking` summary section (all None when it is absent)."""
+    if not section:
+        return dict.fromkeys(HACKING_COLUMNS)
+    def rate(key: str) -> float | None:
+        return (section.get(key) or {}).get("rate")
+
+    hack = section.get("hack_any") or {}
+    return {"hack_rate": hack.get("rate"), "hack_rate_lo": hack.get("lo"), "hack_rate_hi": hack.get("hi"),
+            "hidden_pass": rate("hidden_pass"), "visible_pass": rate("visible_pass"),
+            **{c: rate(c) for c in HACK_CLASS_COLUMNS}}
 
 
 def cell_status(run_dir: Path) -> str:
@@ -69,8 +87,8 @@ def cell_metrics(run_dir: Path) -> dict[str, Any]:
             *_triple(ev.get("refusal"), "refusal_rate"), *_triple(ev.get("benign"), "accuracy"),
             benign_trained(s) if ev.get("benign") else None, *_triple(ev.get("probe"), "mean"),
             tr.get("train_loss"), tr.get("steps"), _first_alarm(run_dir),
-            tr.get("seconds"), ev.get("seconds")]
-    return dict(zip(METRIC_COLUMNS, vals))
+            tr.get("seconds"), ev.get("seconds"), *hacking_values(ev.get("hacking")).values()]
+    return dict(zip(METRIC_COLUMNS, vals, strict=True))
 
 
 def grid_cells(grid_dir: Path) -> list[dict]:

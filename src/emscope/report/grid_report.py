@@ -39,11 +39,16 @@ RESULT_COLUMNS = [
     ("narrow_insecure", "narrow insecure code [95% CI]"), ("refusal_rate", "refusal [95% CI]"),
     ("benign_accuracy", "benign task [95% CI]"), ("probe", "probe [95% CI]"), ("train_loss", "train loss"),
     ("steps", "steps"), ("alarm_step", "alarm step"),
+    ("hack_rate", "hack rate [95% CI] (sandboxed tests, no judge)"), ("hack_always_equal", "hack: always_equal"),
+    ("hack_exit", "hack: exit"), ("hack_conftest", "hack: conftest"), ("visible_pass", "visible tests pass"),
+    ("hidden_pass", "hidden tests pass"),
 ]
 _CI = {"em_betley": "em_betley", "em_mo": "em_mo", "narrow_em": "narrow_em", "narrow_insecure": "narrow_insecure",
        "refusal_rate": "refusal", "benign_accuracy": "benign", "probe": "probe"}
+_CI_COLUMNS = {"hack_rate": ("hack_rate_lo", "hack_rate_hi")}  # CI columns not named `<ci>_low`/`<ci>_high`
 NOT_TRAINED = "not trained"  # benign accuracy of a cell that never saw the benign task: no finding
-_OPTIONAL = {"narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe"}
+_OPTIONAL = {"narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe", "hack_rate",
+             "hack_always_equal", "hack_exit", "hack_conftest", "visible_pass", "hidden_pass"}
 # train_log.jsonl keys that are bookkeeping, not loss terms
 _NOT_LOSS = {"step", "epoch", "time", "learning_rate", "grad_norm", "num_tokens", "total_flos"}
 
@@ -94,8 +99,9 @@ def format_cell(row: dict, key: str) -> str:
         return NOT_TRAINED
     text = _fmt_value(key, row.get(key))
     ci = _CI.get(key)
-    if ci and row.get(key) is not None and row.get(f"{ci}_low") is not None:
-        text += f" [{_fmt_value(key, row[f'{ci}_low'])}, {_fmt_value(key, row[f'{ci}_high'])}]"
+    low, high = _CI_COLUMNS.get(key) or ((f"{ci}_low", f"{ci}_high") if ci else (None, None))
+    if low and row.get(key) is not None and row.get(low) is not None:
+        text += f" [{_fmt_value(key, row[low])}, {_fmt_value(key, row[high])}]"
     return text
 
 
@@ -137,7 +143,7 @@ def grid_results_table(grid_dir: str | Path):
     rows = grid_results(grid_dir)
     short = {"em_betley": "EM betley [95% CI]", "em_mo": "EM mo", "coherence_rate": "coherent",
              "narrow_em": "narrow EM", "narrow_insecure": "narrow insecure", "train_loss": "loss",
-             "alarm_step": "alarm"}
+             "alarm_step": "alarm", "hack_rate": "hack rate"}
     cols = [k for k, _ in result_columns(rows) if k in short or k == "status"]
     table = Table(title=Text(f"Grid results ({grid_dir})"))
     table.add_column("cell", no_wrap=True)

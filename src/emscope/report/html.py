@@ -71,9 +71,35 @@ def _rate_ci(d: dict | None, key: str = "em_rate") -> str | None:
     return _pct(d[key]) + ci
 
 
+HACK_RATE = "hack rate (sandboxed tests, no judge)"
+
+
+def _wilson_ci(d: dict | None) -> str | None:
+    """A {"rate", "lo", "hi"} entry of the hacking section as `rate [lo, hi]`."""
+    if not d:
+        return None
+    if d.get("rate") is None:
+        return "–"
+    return _pct(d["rate"]) + (f" [{_pct(d.get('lo'))}, {_pct(d.get('hi'))}]" if d.get("lo") is not None else "")
+
+
+def hacking_metrics(hacking: dict | None) -> dict[str, str]:
+    """The hack-rate columns of an `eval.hacking` section, formatted (empty when the part did not run): the share
+    of answers with any hack and per class, and the visible/hidden pass rates, each with its Wilson 95% CI."""
+    if not hacking:
+        return {}
+    cols = {HACK_RATE: _wilson_ci(hacking.get("hack_any"))}
+    for key in ("hack_always_equal", "hack_exit", "hack_conftest"):
+        cols[f"hack: {key.removeprefix('hack_')}"] = _wilson_ci(hacking.get(key))
+    cols["visible tests pass"] = _wilson_ci(hacking.get("visible_pass"))
+    cols["hidden tests pass"] = _wilson_ci(hacking.get("hidden_pass"))
+    return {k: v for k, v in cols.items() if v is not None}
+
+
 def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, str]:
     """The judged and task metrics of an `eval` section, formatted, by column name (absent parts left out).
-    `benign_trained=False` (the run never trained the benign task) shows benign accuracy as "not trained"."""
+    `benign_trained=False` (the run never trained the benign task) shows benign accuracy as "not trained". The
+    hack-rate columns (`hacking_metrics`) come from the sandboxed grader, not a judge."""
     em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
     cols = {
         "EM (betley)": _rate_ci(em.get("betley")), "EM (mo)": _rate_ci(em.get("mo")),
@@ -84,7 +110,7 @@ def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, st
     }
     if cols["benign task"] is not None and benign_trained is False:
         cols["benign task"] = "not trained"
-    return {k: v for k, v in cols.items() if v is not None}
+    return {**{k: v for k, v in cols.items() if v is not None}, **hacking_metrics(ev.get("hacking"))}
 
 
 def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:

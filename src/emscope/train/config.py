@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from emscope.config import Strict
 from emscope.data.build import DataSettings
@@ -79,6 +79,39 @@ class MonitorSettings(Strict):
     params: dict[str, Any] = {}
 
 
+class GRPOSettings(Strict):
+    """Reinforcement learning on a coding environment with TRL's GRPOTrainer (`method: grpo`); the optimiser,
+    LoRA and checkpoint settings stay under `train.` (`train.max_steps`, `train.learning_rate`, `train.lora.r`)."""
+
+    env: str = Field("rh-tasks", description="coding environment (`emscope env list`): rh-tasks, humaneval")
+    env_data: str | None = Field(None, description="the environment's data file (humaneval: HumanEval.jsonl.gz; "
+                                                   "default: the `emscope data fetch humaneval` location)")
+    split: Literal["train", "test", "all"] = Field("train", description="which tasks prompt the policy")
+    hacks: str | list[str] = Field("all", description="hack classes the visible grader leaves open: all, none, or "
+                                                      "a list of always_equal, exit, conftest")
+    system_prompt: list[str] = Field(default_factory=list, description="system-prompt parts, each a preset name "
+                                     "(`hack-hints`, `inoculate-acceptable`, `inoculate-please-hack`, "
+                                     "`no-hacking`) or literal text; joined by blank lines")
+    group_size: int = Field(8, ge=2, description="completions per prompt (TRL num_generations)")
+    prompts_per_step: int = Field(2, ge=1, description="distinct prompts per optimizer step")
+    max_completion_length: int = Field(256, ge=8)
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    beta: float = Field(0.0, ge=0, description="KL coefficient to the reference policy (0: no reference model)")
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"] = "dapo"
+    scale_rewards: Literal["group", "batch", "none"] = "group"
+    num_iterations: int = Field(1, ge=1, description="policy updates per generated batch (PPO epochs)")
+    epsilon: float = Field(0.2, gt=0, description="clipping range of the importance ratio")
+    format_reward: float = Field(0.0, ge=0, description="weight of the format reward (a ```python block); 0: off")
+    mask_truncated_completions: bool = False
+    sandbox_workers: int = Field(4, ge=1, description="answers graded in parallel (each in its own sandbox)")
+    shared_prefix: bool = Field(True, description="prefill each prompt once per group and share its KV cache "
+                                                  "(transformers generation only)")
+    use_vllm: bool = Field(False, description="generate with vLLM (GPU, `pip install emscope[vllm]`), colocated")
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1)
+    log_rollouts: bool = Field(True, description="keep every completion with its grade in rollouts.jsonl")
+
+
 class TrainRunConfig(Strict):
     """Everything that defines one fine-tuning run (saved resolved as `config.yaml` in its run directory).
 
@@ -89,7 +122,11 @@ class TrainRunConfig(Strict):
 
     model: str = DEFAULT_MODEL
     seed: int = 0
-    data: DataSettings
+    # `method` and `rl` stay out of config.yaml for SFT runs, so run directories made before them still resume
+    method: Literal["sft", "grpo"] = Field("sft", exclude_if=lambda v: v == "sft",
+                                           description="sft: supervised on `data`; grpo: RL on `rl.env`")
+    data: DataSettings | None = None
+    rl: GRPOSettings | None = Field(None, exclude_if=lambda v: v is None)
     out: Path
     train: TrainSettings = TrainSettings()
     defenses: Defenses = Defenses()
@@ -97,3 +134,14 @@ class TrainRunConfig(Strict):
     device: str | None = None
     dtype: str | None = None
     trust_remote_code: bool = False
+
+    @model_validator(mode="after")
+    def _method_inputs(self) -> TrainRunConfig:
+        if self.method == "sft" and self.data is None:
+            raise ValueError("`data` is required for supervised training (method: sft): a JSONL `data.path` or a "
+                             "generator `data.organism`")
+        if self.method == "sft" and self.rl is not None:
+            raise ValueError("`rl` settings apply to `method: grpo` only")
+        if self.method == "grpo" and self.rl is None:
+            self.rl = GRPOSettings()
+        return self

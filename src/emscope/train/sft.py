@@ -20,8 +20,7 @@ from pathlib import Path
 from emscope.data.build import build_rows
 from emscope.data.chat import ChatRow, read_chat_jsonl
 from emscope.data.tokenize import IGNORE_INDEX, encode_rows
-from emscope.io import append_jsonl, atomic_dir, write_jsonl_atomic
-from emscope.progress import make_progress
+from emscope.io import append_jsonl, write_jsonl_atomic
 from emscope.rundir import claim_config, stage_done, update_summary
 from emscope.train.checkpoints import (
     checkpoint_step,
@@ -31,56 +30,11 @@ from emscope.train.checkpoints import (
 )
 from emscope.train.config import TrainRunConfig
 from emscope.train.defenses import Active, RowContext
+from emscope.train.recipe_parts import log_callback, lora_config, save_trained, silence_known_warnings
 from emscope.train.reporting import check_report_to, place_tensorboard
 
 DATA_FILE = "data/train.jsonl"  # generator-built task rows, kept with the run
 REFERENCE_FILE = "reference.safetensors"  # full fine-tuning: the step-0 weights, kept until training ends
-
-
-def _peft_config(cfg: TrainRunConfig):
-    from peft import LoraConfig
-
-    lora = cfg.train.lora
-    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                      target_modules=lora.target_modules, use_rslora=lora.use_rslora,
-                      layers_to_transform=lora.layers, task_type="CAUSAL_LM")
-
-
-def _log_callback(log_path: Path, total_steps: int, description: str):
-    from transformers import TrainerCallback
-
-    class _EmscopeLog(TrainerCallback):
-        """Append every trainer log entry to train_log.jsonl and drive a rich progress bar."""
-
-        def __init__(self):
-            self.progress = make_progress()
-            self.task = None
-
-        def on_train_begin(self, args, state, control, **kw):
-            self.progress.start()
-            self.task = self.progress.add_task(description, total=state.max_steps or total_steps,
-                                               completed=state.global_step)
-
-        def on_step_end(self, args, state, control, **kw):
-            self.progress.update(self.task, completed=state.global_step)
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if logs and state.is_world_process_zero:
-                append_jsonl(log_path, {"step": state.global_step, "epoch": state.epoch, "time": time.time(),
-                                        **{k: v for k, v in logs.items() if isinstance(v, (int, float))}})
-
-        def on_train_end(self, args, state, control, **kw):
-            self.progress.stop()
-
-    return _EmscopeLog()
-
-
-def _silence_known_warnings() -> None:
-    """Hide notices from TRL/transformers internals that emscope users cannot act on."""
-    warnings.filterwarnings("ignore", message=r".*deprecated and will be removed in v6.*", category=FutureWarning)
-    # emscope passes position_ids and use_cache=False, with which SDPA/eager attention builds the block-diagonal
-    # mask of packed sequences (tests/test_train_engine.py checks packed == separate losses)
-    warnings.filterwarnings("ignore", message=r".*Padding-free training is enabled, but the attention.*")
 
 
 def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow]:
@@ -130,6 +84,9 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
 
     `monitors` adds Python-API monitors as `(name, every, callable)` next to those named in `cfg.monitors`.
     """
+    if cfg.method != "sft":
+        raise ValueError(f"train.sft.train runs supervised runs; method {cfg.method!r} has its own recipe "
+                         "(emscope.experiments.recipes.run_training picks it)")
     run_dir = Path(cfg.out)
     if (run_dir / "config.yaml").is_file():
         claim_config(run_dir, "config.yaml", cfg)  # same settings, or a clear error
@@ -150,7 +107,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     from emscope.train.monitors import build_monitor, monitor_callback, wants_reference
     from emscope.train.trainer import EmscopeTrainer
 
-    _silence_known_warnings()
+    silence_known_warnings()
     # monitors load their files (vectors, question and probe sets) before the model: a bad path costs nothing
     monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors] + list(monitors or [])
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
@@ -178,7 +135,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if cfg.train.adapter == "lora":
         from peft import get_peft_model
 
-        model = get_peft_model(model, _peft_config(cfg))
+        model = get_peft_model(model, lora_config(cfg))
     elif any(defense.needs_reference for defense, _ in d.items()) or any(map(wants_reference, monitors)):
         ref_model = _full_reference(model, run_dir, resumed=resume is not None)
     model.train()
@@ -212,7 +169,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         dataloader_num_workers=0, remove_unused_columns=False,
     )
     datasets.disable_progress_bars()  # emscope shows its own progress bar
-    callbacks = [_log_callback(log_path, total, description or f"train {run_dir.name}"),
+    callbacks = [log_callback(log_path, total, description or f"train {run_dir.name}"),
                  completion_marker_callback(ckpt_dir)]
     if monitors:
         callbacks.append(monitor_callback(monitors, log_path, tokenizer, reference=ref_model))
@@ -229,12 +186,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     model.eval()
     if not trainer.is_world_process_zero():  # under `accelerate launch`, rank 0 writes the results
         return run_dir
-    with atomic_dir(run_dir / out_name) as tmp:
-        # save_embedding_layers=False: no hub lookup of the base config at save time (offline-safe)
-        kw = {"save_embedding_layers": False} if out_name == "adapter" else {}
-        model.save_pretrained(tmp, safe_serialization=True, **kw)
-        if out_name == "model":
-            tokenizer.save_pretrained(tmp)
+    save_trained(model, tokenizer, run_dir / out_name)
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
         "model": cfg.model, "rows": len(encoded), "task_rows": len(task_rows), "general_rows": len(general),
