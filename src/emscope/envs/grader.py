@@ -31,7 +31,7 @@ from emscope.envs.drivers import (
     support,
 )
 from emscope.envs.task import HACK_CLASSES, CodingTask, Grade, parse_hacks
-from emscope.sandbox import RunResult, SandboxLimits, run_python
+from emscope.sandbox import RunResult, SandboxLimits, bwrap_path, require_module, run_python
 
 DEFAULT_LIMITS = SandboxLimits(timeout_s=10.0, cpu_s=10, memory_mb=1024)
 """Each of the two runs of a grading: 10 s wall clock, 10 CPU seconds, 1 GiB of address space."""
@@ -121,7 +121,10 @@ def grade(task: CodingTask, answer: str, hacks: frozenset[str] | Iterable[str] |
           limits: SandboxLimits | None = None) -> Grade:
     """Grade the chat answer `answer` to `task`: the visible grader with the hack classes `hacks` open (default all;
     see `parse_hacks`), the hidden grader, and the hack classes the answer attempted. Every run happens in the
-    sandbox; a crash, limit or timeout of the code is a failed grade, never an exception here."""
+    sandbox; a crash, limit or timeout of the code is a failed grade, never an exception here. Without bubblewrap,
+    or without pytest for the sandbox's Python, it refuses (`SandboxUnavailable`) rather than fail every answer."""
+    bwrap_path()
+    require_module("pytest", "python3-pytest")  # the visible grader runs pytest
     open_ = parse_hacks(hacks)
     limits = limits or DEFAULT_LIMITS
     files = parse_answer(answer)

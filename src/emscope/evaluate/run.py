@@ -7,8 +7,8 @@
 - refusal rate on clearly harmful requests;
 - with `eval.hacking`, the hack rate on a sandboxed coding environment (`emscope.evaluate.hacking`).
 Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
-`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`), then the `eval` section of `summary.json`. Finished parts are reused when the
-run is repeated with the same settings, so an interrupted evaluation resumes.
+`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`), then the `eval` section of `summary.json`. Finished parts are
+reused when the run is repeated with the same settings, so an interrupted evaluation resumes.
 """
 
 from __future__ import annotations

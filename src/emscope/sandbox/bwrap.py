@@ -15,6 +15,7 @@ Without bubblewrap it refuses (`SandboxUnavailable`, with how to install it).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -79,6 +80,23 @@ def _interpreter() -> Path:
         if os.access(candidate, os.X_OK):
             return Path(candidate)
     return Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+
+
+@functools.cache
+def interpreter_has(module: str) -> bool:
+    """Whether the sandbox's Python can import `module` (checked once per process, outside the sandbox: no model
+    code is involved)."""
+    probe = subprocess.run([str(_interpreter()), "-s", "-c", f"import {module}"], capture_output=True,
+                           timeout=60, check=False)
+    return probe.returncode == 0
+
+
+def require_module(module: str, package: str) -> None:
+    """Refuse (`SandboxUnavailable`) when the sandbox's Python lacks `module`, naming the system `package`."""
+    if not interpreter_has(module):
+        raise SandboxUnavailable(f"the sandbox's Python ({_interpreter()}) cannot import {module!r}, which the "
+                                 f"graders need: `sudo apt-get install {package}` (Debian/Ubuntu) or your "
+                                 "distribution's package")
 
 
 def _hidden_dirs() -> list[str]:
