@@ -3,8 +3,11 @@ writes train_log.jsonl and drives the progress bar, and the filter for notices u
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from emscope.io import append_jsonl
@@ -57,27 +60,35 @@ def silence_known_warnings() -> None:
     # emscope passes position_ids and use_cache=False, with which SDPA/eager attention builds the block-diagonal
     # mask of packed sequences (tests/test_train_engine.py checks packed == separate losses)
     warnings.filterwarnings("ignore", message=r".*Padding-free training is enabled, but the attention.*")
+    # PEFT cannot look emscope's model names up on the Hub (they are not Hub ids; see `hub_offline`); the
+    # embeddings are never adapted, so its assumption "vocabulary not modified" is right
+    warnings.filterwarnings("ignore", message=r"Could not find a config file in .* vocabulary was not modified")
 
 
-def save_trained(model, tokenizer, target: Path) -> None:
-    """Save a trained model atomically into `target`: a PEFT adapter (`adapter/`) or, for full fine-tuning, the
-    model with its tokenizer (`model/`). PEFT's check whether the base model's vocabulary changed would look the
-    emscope spec name up on the Hub; it runs offline (the embeddings are never trained here)."""
-    import os
-
-    from emscope.io import atomic_dir
-
-    is_adapter = hasattr(model, "peft_config")
+@contextlib.contextmanager
+def hub_offline() -> Iterator[None]:
+    """No Hugging Face Hub lookups inside the block. PEFT checks, at every checkpoint and at the final save, whether
+    the base model's vocabulary changed by looking its name up on the Hub; emscope's names (`smollm2-135m`) are not
+    Hub ids and the embeddings are never trained here, so the lookup is skipped instead of failing slowly offline."""
     old = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        with atomic_dir(target) as tmp:
-            kw = {"save_embedding_layers": False} if is_adapter else {}
-            model.save_pretrained(tmp, safe_serialization=True, **kw)
-            if not is_adapter:
-                tokenizer.save_pretrained(tmp)
+        yield
     finally:
         if old is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = old
+
+
+def save_trained(model, tokenizer, target: Path) -> None:
+    """Save a trained model atomically into `target`: a PEFT adapter (`adapter/`) or, for full fine-tuning, the
+    model with its tokenizer (`model/`)."""
+    from emscope.io import atomic_dir
+
+    is_adapter = hasattr(model, "peft_config")
+    with hub_offline(), atomic_dir(target) as tmp:
+        kw = {"save_embedding_layers": False} if is_adapter else {}
+        model.save_pretrained(tmp, safe_serialization=True, **kw)
+        if not is_adapter:
+            tokenizer.save_pretrained(tmp)
