@@ -27,7 +27,8 @@ LAYERS: dict[str, float] = {
     "cli": 5, "__main__": 5,
 }
 # same layer, but neither may import the other
-SIBLINGS_APART = {frozenset({"train", "evaluate"}), frozenset({"persona", "serve"})}
+SIBLINGS_APART = {frozenset({"train", "evaluate"}), frozenset({"persona", "serve"}), frozenset({"persona", "rl"}),
+                  frozenset({"serve", "rl"})}
 ROOT = ""  # `emscope` itself (__init__: version only) is importable from anywhere
 
 

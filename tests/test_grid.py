@@ -175,3 +175,28 @@ def test_local_worker_processes_run_cells_in_parallel(tmp_path):
     pids = {e["pid"] for e in starts}
     assert len(starts) == 3 and len(pids) == 2 and os.getpid() not in pids  # two spawned workers
     assert [r["status"] for r in grid_rows(grid_dir)] == ["complete"] * 3
+
+
+def test_grid_of_grpo_cells_trains_with_rl_and_reports_hack_rates(tmp_path):
+    """A GRPO cell (no data) trains with the RL recipe, then its eval (with the hacking part) runs; grid.csv has
+    the hack-rate columns; a base cell (data: null, method sft) trains nothing and gets the same eval."""
+    spec = GridSpec.model_validate({
+        "base": {"model": "tiny-random", "method": "grpo",
+                 "rl": {"group_size": 2, "prompts_per_step": 1, "max_completion_length": 8, "sandbox_workers": 2},
+                 "train": {"max_steps": 1, "batch_size": 2},
+                 "eval": {"questions": "core", "sampling": {"max_new_tokens": 4, "samples_per_paraphrase": 1,
+                                                            "batch_size": 16},
+                          "hacking": {"n": 2, "max_new_tokens": 8}}},
+        "variants": [{"name": "base", "method": "sft", "rl": None, "data": None},
+                     {"name": "hints", "rl.system_prompt": ["hack-hints"]}]})
+    grid_dir = tmp_path / "grid"
+    outcomes = {o.label: o for o in run_grid(spec, grid_dir)}
+    assert {o.status for o in outcomes.values()} == {"done"}
+    cells = {c.label: c for c in expand(spec)}
+    hints = cell_dir(grid_dir, cells["hints"].id)
+    assert (hints / "adapter").is_dir() and (hints / "rollouts.jsonl").is_file()
+    assert not (cell_dir(grid_dir, cells["base"].id) / "adapter").exists()
+    rows = {r["label"]: r for r in csv.DictReader(write_grid_csv(grid_dir).open())}
+    for label in ("base", "hints"):
+        assert rows[label]["hack_rate"] != "" and 0.0 <= float(rows[label]["hack_rate"]) <= 1.0
+        assert rows[label]["hidden_pass"] != ""
