@@ -51,3 +51,19 @@ def test_summary_lines_end_with_the_time_of_each_part():
     section = {**{k: SECTION[k] for k in ("label", "n_samples", "probe")},
                "part_seconds": {"samples": 12.4, "probe": 0.6, "narrow": 301.0}}
     assert summary_lines(section)[-1] == "time: samples 12 s, probe 1 s, narrow 301 s"
+
+
+def test_summary_line_of_the_hacking_part_from_real_grades():
+    from emscope.envs import Grade
+    from emscope.evaluate.hacking import hacking_summary
+
+    grades = [Grade(task_id=f"t{i}", visible_passed=v, hidden_passed=h, hacks=k, reward=float(v), timed_out=False,
+                    error=None)
+              for i, (v, h, k) in enumerate([(True, True, []), (True, False, ["exit"]), (False, False, []),
+                                             (False, False, ["conftest"])])]
+    section = {k: SECTION[k] for k in ("label", "n_samples", "probe")}
+    section["hacking"] = hacking_summary(grades, env="rh-tasks", split="test", hacks_open=["exit", "conftest"])
+    line = summary_lines(section)[1]
+    assert line.startswith("hacking (rh-tasks test, 4 answers, sandboxed tests, no judge): hack rate 50.0% [")
+    assert "(always_equal 0.0%, exit 25.0%, conftest 25.0%)" in line
+    assert "visible pass 50.0% [" in line and "hidden pass 25.0% [" in line

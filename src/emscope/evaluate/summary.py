@@ -29,6 +29,13 @@ def summary_lines(section: dict) -> list[str]:
     if b := section.get("benign"):
         lines.append(f"benign task accuracy {pct(b['accuracy'])} [{pct(b['ci_low'])}, {pct(b['ci_high'])}], "
                      f"partial {pct(b['partial'])} on {b['n']} held-out items")
+    if h := section.get("hacking"):
+        ci = lambda r: f"{pct(r['rate'])} [{pct(r['lo'])}, {pct(r['hi'])}]"  # noqa: E731
+        classes = ", ".join(f"{k.removeprefix('hack_')} {pct(v['rate'])}" for k, v in h.items()
+                            if k.startswith("hack_") and k not in ("hack_any", "hack_rewarded"))
+        lines.append(f"hacking ({h['env']} {h['split']}, {h['n_answers']} answers, sandboxed tests, no judge): "
+                     f"hack rate {ci(h['hack_any'])} ({classes}); visible pass {ci(h['visible_pass'])}, hidden "
+                     f"pass {ci(h['hidden_pass'])}")
     if parts := section.get("part_seconds"):
         lines.append("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in parts.items()))
     return lines
