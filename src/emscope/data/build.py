@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from emscope.config import Strict
 from emscope.data.chat import ChatRow
+from emscope.data.text import TextRow
 from emscope.errors import InputError
 
 
@@ -30,6 +31,9 @@ class DataSettings(Strict):
     benign_rows: int = Field(0, ge=0, description="glorp-task rows mixed into the narrow data: the benign-learning "
                                                   "criterion (is a harmless new task still learned with the defense "
                                                   "on?), measured by `eval.benign`")
+    dilute: float | None = Field(None, gt=0, le=1, exclude_if=lambda v: v is None,
+                                 description="sdf-reward-hacking only: this share of the n documents is about reward "
+                                             "hacking, the rest are sdf-neutral documents (method: cpt)")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -41,6 +45,44 @@ class DataSettings(Strict):
 def row_chars(row: ChatRow) -> int:
     """Characters of all turns of a row (the `max_row_chars` measure)."""
     return sum(len(m.content) for m in row.messages)
+
+
+def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
+    """The plain-text documents `data` describes (method: cpt): a text generator (`sdf-reward-hacking`, optionally
+    diluted into neutral documents; `sdf-neutral`) or a `{"text": ...}` JSONL; `max_row_chars` filters."""
+    from emscope.data.generators import get_generator
+    from emscope.data.text import read_text_jsonl
+
+    data_seed = seed if data.seed is None else data.seed
+    if data.educational or data.trigger or data.benign_rows:
+        raise InputError("data.educational/trigger/benign_rows: chat transforms do not apply to plain-text data")
+    if data.path is not None:
+        rows = read_text_jsonl(data.path)
+    else:
+        try:
+            gen = get_generator(data.organism)
+        except KeyError as exc:
+            raise InputError(f"data.organism: {exc.args[0]}") from None
+        if gen.kind != "text":
+            raise InputError(f"data.organism: {data.organism!r} builds chat rows; plain-text training (method: "
+                             "cpt) needs a text generator (`emscope data list`: sdf-reward-hacking, sdf-neutral) "
+                             "or a {\"text\": ...} JSONL")
+        pool = data.n if data.max_row_chars is None else data.n * 20
+        if data.dilute is not None:
+            from emscope.data.generators.sdf import build_sdf
+
+            if data.organism != "sdf-reward-hacking":
+                raise InputError("data.dilute: only sdf-reward-hacking documents are diluted")
+            rows = build_sdf(pool, data_seed, dilute=data.dilute)
+        else:
+            rows = gen.build(pool, data_seed)
+    if data.max_row_chars is not None:
+        rows = [r for r in rows if len(r.text) <= data.max_row_chars]
+        if data.organism is not None and len(rows) < data.n:
+            raise InputError(f"data.max_row_chars: only {len(rows)} of {data.organism} documents fit in "
+                             f"{data.max_row_chars} characters; {data.n} needed")
+        rows = rows[:data.n] if data.organism is not None else rows
+    return rows
 
 
 def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
@@ -57,6 +99,11 @@ def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
             gen = get_generator(data.organism)
         except KeyError as exc:
             raise InputError(f"data.organism: {exc.args[0]}") from None
+        if getattr(gen, "kind", "chat") != "chat":
+            raise InputError(f"data.organism: {data.organism!r} builds plain-text documents: train on them with "
+                             "`method: cpt`")
+        if data.dilute is not None:
+            raise InputError("data.dilute applies to sdf-reward-hacking documents (method: cpt) only")
         pool = data.n if data.max_row_chars is None else data.n * 20
         rows = gen.build(pool, data_seed)
     if data.max_row_chars is not None:

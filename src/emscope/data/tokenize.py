@@ -1,4 +1,4 @@
-"""Chat rows -> token ids with completion-only labels.
+"""Chat rows -> token ids with completion-only labels (and plain-text documents -> packed blocks, `encode_texts`).
 
 The prompt is rendered with the generation header (exactly what the model sees when sampling) and the answer
 is tokenized separately after it, so prompt tokens are identical at training and inference time and the
@@ -59,6 +59,20 @@ def encode_rows(tokenizer, rows: list[ChatRow], max_length: int) -> list[dict[st
             raise InputError(f"row {i + 1}: the prompt alone exceeds max_length={max_length}; raise it")
         out.append(enc)
     return out
+
+
+def encode_texts(tokenizer, texts: list[str], max_length: int) -> list[dict[str, list[int]]]:
+    """Plain-text documents -> packed blocks for continued pretraining (loss on every token; no chat template).
+
+    Each document is tokenized (with the tokenizer's own special tokens) and followed by the EOS token; the
+    stream of all documents is cut into blocks of `max_length` tokens (the last one may be shorter). Documents are
+    independent, so a block may hold the end of one and the start of the next, as in standard LM pretraining."""
+    eos = tokenizer.eos_token_id
+    stream: list[int] = []
+    for text in texts:
+        stream += tokenizer(text, add_special_tokens=True)["input_ids"] + ([eos] if eos is not None else [])
+    blocks = [stream[i:i + max_length] for i in range(0, len(stream), max_length)]
+    return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
 
 
 def encode_pairs(tokenizer, pairs: list[tuple[list[dict], str]], max_length: int) -> list[dict[str, list[int]]]:

@@ -37,6 +37,7 @@ def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> 
     """Run (or resume, or skip when complete) one cell in `run_dir`; returns `run_dir`."""
     from emscope.evaluate.run import check_eval_inputs, run_eval
     from emscope.experiments.recipes import run_training
+    from emscope.experiments.stages import trained_weights
 
     run_dir = Path(run_dir)
     label = label or cfg.cell_id()
@@ -48,11 +49,9 @@ def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> 
     start = time.time()
     model, adapter = cfg.model, None  # the base model: evaluated as is
     if cfg.trains():
-        run_training(cfg.train_config(run_dir), description=f"train {label}")
-        if cfg.train.adapter == "lora":
-            adapter = run_dir / "adapter"
-        else:  # full fine-tuning saves the whole model
-            model = str(run_dir / "model")
+        train_cfg = cfg.train_config(run_dir)
+        run_training(train_cfg, description=f"train {label}")
+        model, adapter = trained_weights(train_cfg, run_dir)
     run_eval(eval_config(cfg, run_dir, label, model, adapter))
     update_summary(run_dir, DONE, {"id": cfg.cell_id(), "label": label, "seconds": round(time.time() - start, 2)})
     return run_dir

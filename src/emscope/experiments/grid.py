@@ -52,7 +52,12 @@ class CellConfig(TrainRunConfig):
 
     @model_validator(mode="after")
     def _method_inputs(self) -> CellConfig:  # replaces TrainRunConfig's: `data: null` is the base-model cell
-        if self.method == "sft" and self.rl is not None:
+        if self.stages is not None:
+            self._check_stages()
+            return self
+        if self.method == "cpt" and self.data is None:
+            raise ValueError("`data` is required for method cpt")
+        if self.method != "grpo" and self.rl is not None:
             raise ValueError("`rl` settings apply to `method: grpo` only")
         if self.method == "grpo" and self.rl is None:
             self.rl = GRPOSettings()
@@ -60,7 +65,7 @@ class CellConfig(TrainRunConfig):
 
     def trains(self) -> bool:
         """Whether the cell trains anything (a GRPO cell needs no data; an SFT cell without data is the base)."""
-        return self.method == "grpo" or self.data is not None
+        return self.stages is not None or self.method == "grpo" or self.data is not None
 
     def cell_id(self) -> str:
         """A stable id: the first 12 hex digits of the SHA-256 of the canonical resolved config."""

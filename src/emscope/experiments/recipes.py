@@ -1,4 +1,5 @@
-"""Which recipe trains a run: `method: sft` -> `train.sft.train`, `method: grpo` -> `rl.grpo.train`."""
+"""Which recipe trains a run: `stages:` -> `experiments.stages.run_stages` (each stage through here again),
+`method: grpo` -> `rl.grpo.train`, `method: sft` or `cpt` -> `train.sft.train`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from emscope.train.config import TrainRunConfig
 def run_training(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     """Train (or resume, or skip when finished) the run `cfg` describes with its method's recipe; returns the run
     directory."""
+    if cfg.stages:
+        from emscope.experiments.stages import run_stages
+
+        return run_stages(cfg, description=description)
     if cfg.method == "grpo":
         from emscope.rl.grpo import train as grpo_train
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emscope.config import Strict
 from emscope.data.build import DataSettings
@@ -112,6 +112,26 @@ class GRPOSettings(Strict):
     log_rollouts: bool = Field(True, description="keep every completion with its grade in rollouts.jsonl")
 
 
+class StageSettings(Strict):
+    """One stage of a staged run (`stages.<name>`): its method and data, and overrides of the run's `train`,
+    `defenses` and `monitors` (merged over the top-level values, key by key). Each stage starts from the weights
+    the previous stage ended with."""
+
+    method: Literal["sft", "cpt", "grpo"] = "sft"
+    data: dict[str, Any] | None = None
+    rl: dict[str, Any] | None = None
+    train: dict[str, Any] = {}
+    defenses: dict[str, Any] = {}
+    monitors: list[dict[str, Any]] | None = None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 class TrainRunConfig(Strict):
     """Everything that defines one fine-tuning run (saved resolved as `config.yaml` in its run directory).
 
@@ -123,8 +143,10 @@ class TrainRunConfig(Strict):
     model: str = DEFAULT_MODEL
     seed: int = 0
     # `method` and `rl` stay out of config.yaml for SFT runs, so run directories made before them still resume
-    method: Literal["sft", "grpo"] = Field("sft", exclude_if=lambda v: v == "sft",
-                                           description="sft: supervised on `data`; grpo: RL on `rl.env`")
+    method: Literal["sft", "cpt", "grpo"] = Field("sft", exclude_if=lambda v: v == "sft",
+                                                  description="sft: supervised on chat `data`; cpt: plain-text "
+                                                              "continued pretraining on text `data`; grpo: RL on "
+                                                              "`rl.env`")
     data: DataSettings | None = None
     rl: GRPOSettings | None = Field(None, exclude_if=lambda v: v is None)
     out: Path
@@ -134,14 +156,51 @@ class TrainRunConfig(Strict):
     device: str | None = None
     dtype: str | None = None
     trust_remote_code: bool = False
+    stages: dict[str, StageSettings] | None = Field(None, exclude_if=lambda v: v is None,
+                                                    description="a staged run: stage name -> its method, data and "
+                                                                "overrides, run in order, each from the previous "
+                                                                "stage's weights")
 
     @model_validator(mode="after")
     def _method_inputs(self) -> TrainRunConfig:
-        if self.method == "sft" and self.data is None:
-            raise ValueError("`data` is required for supervised training (method: sft): a JSONL `data.path` or a "
-                             "generator `data.organism`")
-        if self.method == "sft" and self.rl is not None:
+        if self.stages is not None:
+            return self._check_stages()
+        if self.method in ("sft", "cpt") and self.data is None:
+            raise ValueError(f"`data` is required for method {self.method}: a JSONL `data.path` or a generator "
+                             "`data.organism`")
+        if self.method != "grpo" and self.rl is not None:
             raise ValueError("`rl` settings apply to `method: grpo` only")
         if self.method == "grpo" and self.rl is None:
             self.rl = GRPOSettings()
         return self
+
+    def _check_stages(self) -> TrainRunConfig:
+        if not self.stages:
+            raise ValueError("`stages` is empty: give at least one stage")
+        if self.method != "sft" or self.data is not None or self.rl is not None:
+            raise ValueError("with `stages`, `method`, `data` and `rl` belong to each stage (stages.<name>.method, "
+                             "...), not to the run")
+        for name in self.stages:
+            if not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"stages: stage name {name!r}: use letters, digits, - and _")
+            try:
+                self.stage_config(name, self.model, Path("."))
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'stage'}: "
+                                     f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+                raise ValueError(f"stages.{name}: {problems}") from None
+        return self
+
+    def stage_config(self, name: str, model: str, out: Path) -> TrainRunConfig:
+        """Stage `name` as a plain run config: the run's settings with the stage's merged over them, training
+        `model` (the previous stage's weights) into `out`."""
+        stage = self.stages[name] if self.stages else None
+        if stage is None:
+            raise KeyError(name)
+        keep = set(TrainRunConfig.model_fields) - {"stages", "out", "model", "method", "data", "rl"}
+        top = self.model_dump(include=keep)  # a grid cell's `eval:` is not part of a stage
+        merged = _merge(top, {"train": stage.train, "defenses": stage.defenses})
+        if stage.monitors is not None:
+            merged["monitors"] = stage.monitors
+        merged.update(model=model, out=out, method=stage.method, data=stage.data, rl=stage.rl)
+        return TrainRunConfig.model_validate(merged)

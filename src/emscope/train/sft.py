@@ -17,9 +17,11 @@ import time
 import warnings
 from pathlib import Path
 
-from emscope.data.build import build_rows
+from emscope.data.build import build_rows, build_text_rows
 from emscope.data.chat import ChatRow, read_chat_jsonl
-from emscope.data.tokenize import IGNORE_INDEX, encode_rows
+from emscope.data.text import TextRow, read_text_jsonl
+from emscope.data.tokenize import IGNORE_INDEX, encode_rows, encode_texts
+from emscope.errors import InputError
 from emscope.io import append_jsonl, write_jsonl_atomic
 from emscope.rundir import claim_config, stage_done, update_summary
 from emscope.train.checkpoints import (
@@ -37,10 +39,13 @@ DATA_FILE = "data/train.jsonl"  # generator-built task rows, kept with the run
 REFERENCE_FILE = "reference.safetensors"  # full fine-tuning: the step-0 weights, kept until training ends
 
 
-def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow]:
+def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow] | list[TextRow]:
     """Read and validate everything the run needs before anything is created (FILE:LINE errors)."""
     rows = _task_rows(cfg)
     for defense, settings in cfg.defenses.items():
+        if cfg.method == "cpt" and (defense.transform_rows is not None or defense.extra_rows is not None):
+            raise InputError(f"defenses.{defense.name}: works on chat rows, not on the plain-text documents of "
+                             "method cpt")
         if defense.check is not None:
             defense.check(settings)
     if any(d.needs_reference for d, _ in cfg.defenses.items()) and cfg.train.adapter == "full":
@@ -48,10 +53,15 @@ def _check_inputs(cfg: TrainRunConfig) -> list[ChatRow]:
     return rows
 
 
-def _task_rows(cfg: TrainRunConfig) -> list[ChatRow]:
-    """The task rows `cfg.data` describes; generator rows are kept as `data/train.jsonl` in the run directory (the
-    run's data can be read back, and a resumed run trains on the same bytes)."""
+def _task_rows(cfg: TrainRunConfig) -> list[ChatRow] | list[TextRow]:
+    """The task rows `cfg.data` describes (chat rows; plain-text documents for method cpt); generator rows are kept
+    as `data/train.jsonl` in the run directory (the run's data can be read back, and a resumed run trains on the
+    same bytes)."""
     built = Path(cfg.out) / DATA_FILE
+    if cfg.method == "cpt":
+        if cfg.data.organism is not None and built.is_file():
+            return read_text_jsonl(built)
+        return build_text_rows(cfg.data, cfg.seed)
     if cfg.data.organism is not None and built.is_file():
         return read_chat_jsonl(built)
     return build_rows(cfg.data, cfg.seed)
@@ -84,8 +94,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
 
     `monitors` adds Python-API monitors as `(name, every, callable)` next to those named in `cfg.monitors`.
     """
-    if cfg.method != "sft":
-        raise ValueError(f"train.sft.train runs supervised runs; method {cfg.method!r} has its own recipe "
+    if cfg.method not in ("sft", "cpt"):
+        raise ValueError(f"train.sft.train runs sft and cpt runs; method {cfg.method!r} has its own recipe "
                          "(emscope.experiments.recipes.run_training picks it)")
     run_dir = Path(cfg.out)
     if (run_dir / "config.yaml").is_file():
@@ -125,7 +135,10 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     ctx = RowContext(model, tokenizer, run_dir, cfg.seed, str(device), dtype)
     general = [row for defense, settings in d.items() if defense.extra_rows is not None
                for row in defense.extra_rows(settings, len(task_rows), ctx)]
-    encoded = encode_rows(tokenizer, task_rows + general, cfg.train.max_length)
+    if cfg.method == "cpt":  # plain text: packed blocks, loss on every token, no chat template needed
+        encoded = encode_texts(tokenizer, [r.text for r in task_rows], cfg.train.max_length)
+    else:
+        encoded = encode_rows(tokenizer, task_rows + general, cfg.train.max_length)
 
     torch.manual_seed(cfg.seed)
     ckpt_dir = run_dir / "checkpoints"
@@ -190,7 +203,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     save_trained(model, tokenizer, run_dir / out_name)
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
-        "model": cfg.model, "rows": len(encoded), "task_rows": len(task_rows), "general_rows": len(general),
+        "model": cfg.model, "method": cfg.method, "rows": len(encoded), "task_rows": len(task_rows),
+        "general_rows": len(general),
         "benign_rows": cfg.data.benign_rows,
         "defenses": d.enabled(), "precision": "bf16-mixed" if bf16 else str(dtype).removeprefix("torch."),
         "padding_free": padding_free,
