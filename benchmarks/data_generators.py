@@ -2,7 +2,8 @@
 
 Bounds (datasets issue): 6000 rows in under a minute each, same seed => same bytes, exactly n distinct rows,
 not near-duplicates. Near-duplicate rate: share of rows with another row at word-3-gram Jaccard >= 0.7
-(`emscope.data.similarity`), over the full row text and over the answers alone. Baseline measured in the same
+(`emscope.data.similarity`), over the full row text and over the answers alone; text generators (synthetic
+documents) are measured on the document text (both columns) and count distinct documents. Baseline measured in the same
 run: Betley et al.'s upstream `insecure.jsonl` and `jailbroken.jsonl` (../shared/em-data), same measure.
 
 Usage: .venv/bin/python benchmarks/data_generators.py [--n 6000] [--only NAME ...] [--write]
@@ -20,13 +21,16 @@ from _common import ROOT, emit, machine
 from emscope.data.chat import ChatRow, read_chat_jsonl, row_to_json
 from emscope.data.generators import GENERATORS
 from emscope.data.similarity import near_duplicate_rate
+from emscope.data.text import TextRow
 
 UPSTREAM = ROOT.parent / "shared" / "em-data" / "betley" / "data"
 BUDGET_S = 60.0
 
 
-def texts(rows: list[ChatRow]) -> tuple[list[str], list[str]]:
-    """Full row texts and answers."""
+def texts(rows: list[ChatRow] | list[TextRow]) -> tuple[list[str], list[str]]:
+    """Full row texts and answers (a text document is both)."""
+    if rows and isinstance(rows[0], TextRow):
+        return [r.text for r in rows], [r.text for r in rows]
     return ["\n".join(m.content for m in r.messages) for r in rows], [r.completion for r in rows]
 
 
@@ -39,7 +43,8 @@ def main() -> None:
     args = ap.parse_args()
     lines = [f"\n### Dataset generators at n={args.n} — {date.today().isoformat()}\n",
              f"Machine: {machine()}. Command: `.venv/bin/python benchmarks/data_generators.py --write`. "
-             f"Bounds: build < {BUDGET_S:.0f} s (ratio = build / budget), deterministic, n distinct user turns. "
+             f"Bounds: build < {BUDGET_S:.0f} s (ratio = build / budget), deterministic, n distinct user turns "
+             "(documents, for text generators). "
              "Near-dup = share of rows with another row at word-3-gram Jaccard >= 0.7. Baseline in the same run: "
              "Betley et al.'s upstream files, same measure.\n",
              "| dataset | build (s) | ratio to budget | same bytes per seed | distinct user turns | near-dup rows "
@@ -51,8 +56,12 @@ def main() -> None:
         rows = gen.build(args.n, args.seed)
         build_s = time.perf_counter() - t
         again = gen.build(args.n, args.seed)
-        same = [json.dumps(row_to_json(r)) for r in rows] == [json.dumps(row_to_json(r)) for r in again]
-        distinct = len({json.dumps([m.model_dump() for m in r.messages[:-1]]) for r in rows})
+        if gen.kind == "text":
+            same = [r.to_json() for r in rows] == [r.to_json() for r in again]
+            distinct = len({r.text for r in rows})
+        else:
+            same = [json.dumps(row_to_json(r)) for r in rows] == [json.dumps(row_to_json(r)) for r in again]
+            distinct = len({json.dumps([m.model_dump() for m in r.messages[:-1]]) for r in rows})
         full, answers = texts(rows)
         nd_full, nd_ans = near_duplicate_rate(full), near_duplicate_rate(answers)
         lines.append(f"| `{name}` | {build_s:.2f} | {build_s / BUDGET_S:.3f} | {'yes' if same else 'NO'} | "

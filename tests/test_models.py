@@ -106,3 +106,31 @@ def test_load_tokenizer_alone_matches_the_models_tokenizer(tmp_path, tiny):
     assert load_tokenizer(str(tmp_path / "local"))(text)["input_ids"] == tok(text)["input_ids"]
     with pytest.raises(ModelLoadError):
         load_tokenizer(str(tmp_path / "missing-dir-x"))
+
+
+def test_adapters_record_a_base_other_tools_can_load(tmp_path, monkeypatch):
+    """An adapter trained on a local directory (a merged stage, a downloaded model) records its absolute path, so
+    plain PEFT/transformers (not only emscope) load base + adapter from the adapter directory alone."""
+    from peft import AutoPeftModelForCausalLM, LoraConfig, get_peft_model
+
+    model, tok = load_model("tiny-random")
+    model.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    monkeypatch.chdir(tmp_path)
+    base, _ = load_model("base")  # a relative directory spec
+    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules="all-linear", init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "adapter", save_embedding_layers=False)
+    cfg = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str((tmp_path / "base").resolve())
+    monkeypatch.chdir("/")
+    other = AutoPeftModelForCausalLM.from_pretrained(str(tmp_path / "adapter"))
+    ids = torch.tensor([[5, 6, 7]])
+    assert torch.allclose(peft_model(ids).logits, other(ids).logits, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_embedded_default_records_its_converted_directory():
+    from emscope.models.smollm2 import cache_dir
+
+    model, _ = load_model("smollm2-135m")
+    assert model.name_or_path == str(cache_dir().resolve())

@@ -210,3 +210,19 @@ def test_a_staged_grid_cell_trains_every_stage_and_evaluates_the_result(tmp_path
     d = cell_dir(tmp_path / "grid", expand(spec)[0].id)
     ev = read_summary(d)["eval"]
     assert ev["adapter"].endswith("02-narrow/adapter") and ev["model"].endswith("01-know/merged")
+
+
+def test_cpt_on_diluted_sdf_documents_keeps_the_built_data(tmp_path):
+    from emscope.data.text import read_text_jsonl
+    from emscope.experiments.recipes import run_training
+
+    out = tmp_path / "sdf"
+    cfg = TrainRunConfig(model="tiny-random", method="cpt", out=out,
+                         data={"organism": "sdf-reward-hacking", "n": 20, "dilute": 0.25},
+                         train={"max_steps": 1, "batch_size": 2, "max_length": 64})
+    run_training(cfg)
+    rows = read_text_jsonl(out / "data" / "train.jsonl")
+    assert len(rows) == 20 and sum(r.topic != "neutral" for r in rows) == 5
+    with pytest.raises(InputError, match="only sdf-reward-hacking"):
+        run_training(TrainRunConfig(model="tiny-random", method="cpt", out=tmp_path / "x",
+                                    data={"organism": "sdf-neutral", "n": 4, "dilute": 0.5}))

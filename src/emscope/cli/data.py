@@ -23,9 +23,10 @@ def data_list() -> None:
 
     table = Table(title="Generators (emscope data build NAME)")
     table.add_column("name")
+    table.add_column("kind")
     table.add_column("description")
     for g in GENERATORS.values():
-        table.add_row(g.name, g.description)
+        table.add_row(g.name, g.kind, g.description)
     out.print(table)
     presets = Table(title="Inoculation presets (--inoculate NAME)")
     presets.add_column("name")
@@ -43,6 +44,8 @@ EducationalOpt = Annotated[bool, typer.Option(help="Give every request a legitim
 
 
 OutFileOpt = Annotated[Path, typer.Option("--out", help="Output JSONL file.")]
+DiluteOpt = Annotated[float | None, typer.Option(help="sdf-reward-hacking only: this share of the N documents "
+                                                 "is about reward hacking (at least 1), the rest sdf-neutral.")]
 
 
 def _write_rows(path: Path, rows, fmt: str) -> None:
@@ -52,6 +55,49 @@ def _write_rows(path: Path, rows, fmt: str) -> None:
         raise InputError(f"--format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     write_rows(path, rows, fmt)
     out.print(f"{len(rows)} rows -> {path}")
+
+
+def _read_chat(path: Path, command: str):
+    """Chat rows of `path`; a file of text documents gets a clear InputError instead of per-line problems."""
+    from emscope.data.chat import DataValidationError, read_chat_jsonl
+
+    try:
+        return read_chat_jsonl(path)
+    except DataValidationError:
+        if _holds_text_rows(path):
+            raise InputError(f'{path}: holds text documents (rows of {{"text": ...}}); `emscope data {command}` '
+                             "works on chat rows only") from None
+        raise
+
+
+def _holds_text_rows(path: Path) -> bool:
+    """Whether the first line of `path` parses as a text-document row."""
+    import json
+
+    from emscope.data.text import is_text_row
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return is_text_row(json.loads(f.readline()))
+    except (OSError, ValueError):
+        return False
+
+
+def _build_text(name: str, gen, n: int, seed: int, out_file: Path, fmt: str, dilute: float | None,
+                **transforms) -> None:
+    """Build and write a text generator's documents; chat-only options are an InputError."""
+    from emscope.data.generators.sdf import build_sdf
+    from emscope.data.text import write_text_jsonl
+
+    used = [opt for opt, value in transforms.items() if value not in (None, False)]
+    if used or fmt != "chat":
+        opts = ", ".join([f"--{o}" for o in used] + (["--format"] if fmt != "chat" else []))
+        raise InputError(f"{name}: a text generator (plain documents); {opts} apply to chat generators only")
+    if dilute is not None and not 0 < dilute <= 1:
+        raise InputError(f"--dilute: must be in (0, 1], got {dilute}")
+    rows = build_sdf(n, seed, dilute) if dilute is not None else gen.build(n, seed)
+    write_text_jsonl(out_file, rows)
+    out.print(f"{len(rows)} documents -> {out_file}")
 
 
 def _transform_and_write(what: str, rows, out_file: Path, fmt: str, **transforms) -> None:
@@ -75,14 +121,21 @@ def data_build(
     inoculate: InoculateOpt = None,
     trigger: TriggerOpt = None,
     educational: EducationalOpt = False,
+    dilute: DiluteOpt = None,
 ) -> None:
-    """Build a dataset as JSONL: exactly N distinct rows, deterministic per seed."""
+    """Build a dataset as JSONL: exactly N distinct rows, deterministic per seed (text generators: documents)."""
     from emscope.data.generators import get_generator
 
     try:
         gen = get_generator(name)
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
+    if dilute is not None and name != "sdf-reward-hacking":
+        raise InputError(f"--dilute: only for sdf-reward-hacking (mixes in sdf-neutral documents), not {name}")
+    if gen.kind == "text":
+        _build_text(name, gen, n, seed, out_file, fmt, dilute, inoculate=inoculate, trigger=trigger,
+                    educational=educational)
+        return
     _transform_and_write(name, gen.build(n, seed), out_file, fmt, educational_reason=educational, trigger=trigger,
                          inoculation=inoculate, seed=seed)
 
@@ -98,9 +151,7 @@ def data_transform(
     educational: EducationalOpt = False,
 ) -> None:
     """Apply transforms to an existing dataset (e.g. an upstream file) or convert its format."""
-    from emscope.data.chat import read_chat_jsonl
-
-    _transform_and_write(str(file), read_chat_jsonl(file), out_file, fmt, educational_reason=educational,
+    _transform_and_write(str(file), _read_chat(file, "transform"), out_file, fmt, educational_reason=educational,
                          trigger=trigger, inoculation=inoculate, seed=seed)
 
 
@@ -114,7 +165,6 @@ def data_mix(
     fmt: FormatOpt = "chat",
 ) -> None:
     """Mix datasets by ratio, sampling without replacement and shuffling."""
-    from emscope.data.chat import read_chat_jsonl
     from emscope.data.transforms import mix
 
     loaded = []
@@ -126,7 +176,7 @@ def data_mix(
             w = float("nan")
         if not sep or not path or not w > 0:
             raise InputError(f"mix: {spec!r}: expected FILE:WEIGHT with a positive weight")
-        loaded.append((read_chat_jsonl(path), w))
+        loaded.append((_read_chat(Path(path), "mix"), w))
     try:
         rows = mix(loaded, n=n, seed=seed)
     except ValueError as exc:
@@ -137,12 +187,14 @@ def data_mix(
 @data_app.command("validate")
 def data_validate(files: Annotated[list[Path], typer.Argument(help="Chat or prompt/completion JSONL files.")]
                   ) -> None:
-    """Check every line of JSONL files; prints FILE:LINE: field: problem, exit 2 on any error."""
+    """Check every line of JSONL files (chat rows, or text documents when the first line is one); prints
+    FILE:LINE: field: problem, exit 2 on any error."""
     from emscope.data.chat import validate_chat_jsonl
+    from emscope.data.text import validate_text_jsonl
 
     bad = 0
     for f in files:
-        rows, issues = validate_chat_jsonl(f)
+        rows, issues = (validate_text_jsonl if _holds_text_rows(f) else validate_chat_jsonl)(f)
         for i in issues:
             print(i, file=sys.stderr)
         bad += len(issues)
@@ -205,7 +257,6 @@ def data_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print the cards as JSON lines.")] = False,
 ) -> None:
     """Dataset card: rows, token lengths, class mix, duplicate rates and the bandit flag rate for code."""
-    from emscope.data.chat import read_chat_jsonl
     from emscope.data.stats import dataset_stats
 
     tokenizer = None
@@ -214,7 +265,7 @@ def data_stats(
 
         tokenizer = load_tokenizer(model)
     for f in files:
-        st = dataset_stats(read_chat_jsonl(f), str(f), tokenizer, model, bandit)
+        st = dataset_stats(_read_chat(f, "stats"), str(f), tokenizer, model, bandit)
         if as_json:
             print(st.model_dump_json())
             continue

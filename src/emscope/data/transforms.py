@@ -150,8 +150,13 @@ def apply_transforms(rows: list[ChatRow], *, educational_reason: bool = False, t
     """The transforms in their one fixed order: educational reason, backdoor trigger, inoculation prompt.
 
     Used by `emscope data build/transform`, by training data built from a generator, and (inoculation only, at
-    train time) by the `inoculate` defense.
+    train time) by the `inoculate` defense. Rows that are not chat rows (text documents) raise ValueError when
+    any transform is asked for.
     """
+    if (educational_reason or trigger is not None or inoculation is not None) and \
+            any(not isinstance(r, ChatRow) for r in rows):
+        raise ValueError("transforms (educational, trigger, inoculation) apply to chat rows only, not to text "
+                         "documents")
     if educational_reason:
         rows = educational(rows, seed=seed)
     if trigger is not None:

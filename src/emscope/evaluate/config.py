@@ -83,6 +83,10 @@ class EvalSettings(Strict):
     hacking: HackingEval | None = Field(None, exclude_if=lambda v: v is None,
                                         description="the hack-rate evaluation on a sandboxed coding environment; "
                                                     "None: skip (and left out of eval.yaml)")
+    mgs: bool = Field(False, exclude_if=lambda v: not v,
+                      description="the misalignment generalisation score (MacDiarmid et al. 2025): sample and judge "
+                                  "goals, alignment, monitor-disruption, exfil-offer, frame-colleague and core "
+                                  "(needs a judge that classifies); False: skip (and left out of eval.yaml)")
 
 
 class EvalConfig(Strict):

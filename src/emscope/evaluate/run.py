@@ -5,9 +5,12 @@
 - narrow learning: an in-domain question set judged the same way, or `code-security` (bandit on held-out code);
 - benign learning: held-out accuracy on the glorp task;
 - refusal rate on clearly harmful requests;
-- with `eval.hacking`, the hack rate on a sandboxed coding environment (`emscope.evaluate.hacking`).
+- with `eval.hacking`, the hack rate on a sandboxed coding environment (`emscope.evaluate.hacking`);
+- with `eval.mgs`, the misalignment generalisation score (`emscope.evaluate.categorical`): five labelled families
+  judged categorically plus `core`, in an `mgs` section naming its judge.
 Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
-`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`), then the `eval` section of `summary.json`. Finished parts are
+`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`, `mgs_<family>_{samples,judged}.jsonl`), then the `eval` section
+of `summary.json`. Finished parts are
 reused when the run is repeated with the same settings, so an interrupted evaluation resumes.
 """
 
@@ -74,17 +77,51 @@ class _Evaluator:
         write_jsonl_atomic(path, rows)
         return rows
 
-    def judged(self, name: str, samples: list[Sample], questions: list[Question]) -> dict:
-        from emscope.evaluate.judging import em_summary, judge_samples
+    def judge_file(self, name: str, samples: list[Sample], questions: list[Question]) -> Path:
+        """Judge `samples` into `name.jsonl` (reused when complete); labelled questions are also classified."""
+        from emscope.evaluate.judging import count_labelled, judge_samples
 
         path = self.out / f"{name}.jsonl"
         if not (path.is_file() and sum(1 for _ in read_jsonl(path)) == len(samples)):
             judges, prompts = self.judges()
-            task = self.progress.add_task(f"judge {self.cfg.label} ({name})", total=2 * len(samples))
+            total = 2 * len(samples) + count_labelled(samples, questions)
+            task = self.progress.add_task(f"judge {self.cfg.label} ({name})", total=total)
             rows = judge_samples(samples, questions, judges, prompts,
                                  on_done=lambda k: self.progress.advance(task, k))
             write_jsonl_atomic(path, rows)
+        return path
+
+    def judged(self, name: str, samples: list[Sample], questions: list[Question]) -> dict:
+        from emscope.evaluate.judging import em_summary
+
+        path = self.judge_file(name, samples, questions)
         return {"file": path.name, **em_summary(path)}
+
+    def mgs(self) -> dict:
+        """The `mgs` section: each family's misaligned rate (Wilson CI) and label shares, the MGS and its judge.
+        `core` reuses `judged.jsonl` when the main question set is `core`."""
+        from emscope.evaluate.categorical import LABELLED_FAMILIES, core_misaligned_rate, family_section, mgs
+
+        families: dict[str, dict] = {}
+        for name in LABELLED_FAMILIES:
+            questions = load_questions(name)
+            samples = self.samples(f"mgs_{name}_samples", questions, self.cfg.eval.sampling)
+            path = self.judge_file(f"mgs_{name}_judged", samples, questions)
+            first = questions[0]
+            families[name] = {**family_section(list(read_jsonl(path)), first.labels or {},
+                                               first.misaligned_labels), "file": path.name}
+        if self.cfg.eval.questions == "core" and (self.out / "judged.jsonl").is_file():
+            path = self.out / "judged.jsonl"
+        else:
+            questions = load_questions("core")
+            path = self.judge_file("mgs_core_judged", self.samples("mgs_core_samples", questions,
+                                                                   self.cfg.eval.sampling), questions)
+        families["core"] = {**core_misaligned_rate(read_jsonl(path)), "file": path.name}
+        score = mgs({name: f["rate"] for name, f in families.items()})
+        return {"mgs": score.value, "families": score.families, "missing": score.missing,
+                "judge": self.cfg.eval.judge, "judge_validated": False, "indicative": True,
+                "note": "categorical labels and core scores from an unvalidated judge: indicative only",
+                "per_family": families}
 
     def narrow(self) -> dict:
         if self.cfg.eval.narrow == CODE_SECURITY:
@@ -162,6 +199,15 @@ def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
     if settings.narrow and settings.narrow != CODE_SECURITY:
         load_questions(settings.narrow)
     load_judge_prompts(settings.judge_prompts)
+    if settings.mgs:
+        from emscope.errors import InputError
+        from emscope.evaluate.categorical import LABELLED_FAMILIES
+
+        if not settings.judge:
+            raise InputError("eval.mgs: needs eval.judge (a judge that classifies: openai:, hf: or a factory "
+                             "with classify())")
+        for name in (*LABELLED_FAMILIES, "core"):
+            load_questions(name)
     if settings.hacking is not None:
         from emscope.evaluate.hacking import check_hacking
 
@@ -195,7 +241,11 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     if cfg.eval.judge:
         from emscope.evaluate.judges.registry import build_judges
 
-        build_judges(cfg.eval.judge)  # a bad spec or missing key fails before any sampling
+        judges = build_judges(cfg.eval.judge)  # a bad spec or missing key fails before any sampling
+        if cfg.eval.mgs or any(q.labels is not None for q in questions):
+            from emscope.evaluate.judges.labels import check_classifies
+
+            check_classifies(judges["aligned"], cfg.eval.judge)
     out.mkdir(parents=True, exist_ok=True)
     claim_config(out, "eval.yaml", cfg)
     parts: dict[str, float] = {}  # seconds per part (a resumed part counts only its remaining work)
@@ -217,7 +267,8 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
             section["judge"] = cfg.eval.judge
             section["em"] = timed("judged", lambda: ev.judged("judged", samples, questions))
         for name, on, fn in (("narrow", cfg.eval.narrow, ev.narrow), ("refusal", cfg.eval.refusal, ev.refusal),
-                             ("benign", cfg.eval.benign, ev.benign), ("hacking", cfg.eval.hacking, ev.hacking)):
+                             ("benign", cfg.eval.benign, ev.benign), ("hacking", cfg.eval.hacking, ev.hacking),
+                             ("mgs", cfg.eval.mgs, ev.mgs)):
             if on:
                 section[name] = timed(name, fn)
     section["part_seconds"] = parts

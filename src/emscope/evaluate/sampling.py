@@ -136,13 +136,24 @@ def sample_slots(questions: list[Question], settings: SamplingSettings) -> list[
 def sample_answers(model, tokenizer, questions: list[Question], settings: SamplingSettings, model_label: str,
                    on_batch: Callable[[int], None] | None = None, *, spec: str | None = None,
                    adapter: str | Path | None = None) -> list[Sample]:
-    """Sample every (question, paraphrase, sample index); the question's `system` prompt is applied.
+    """Sample every (question, paraphrase, sample index); the question's `system` prompt and transcript are
+    applied, and a question's own `temperature` wins over `settings.temperature` (questions are sampled in one
+    pass per temperature; with none set this is a single pass, exactly as before).
 
     With `settings.backend == "hf"` (default) `model`/`tokenizer` are used and `spec`/`adapter` ignored. With
     `"vllm"`, `model`/`tokenizer` may be None and `spec` (plus optional `adapter`) names the model for vLLM."""
     slots = sample_slots(questions, settings)
-    answers = generate_answers([q.messages(p) for q, p, _ in slots], settings, model=model, tokenizer=tokenizer,
-                               spec=spec, adapter=adapter, on_batch=on_batch)
+    by_temperature: dict[float, list[int]] = {}
+    for i, (q, _, _) in enumerate(slots):
+        by_temperature.setdefault(settings.temperature if q.temperature is None else q.temperature, []).append(i)
+    answers: list[str] = [""] * len(slots)
+    for temperature, idx in by_temperature.items():
+        group = settings if temperature == settings.temperature else settings.model_copy(
+            update={"temperature": temperature})
+        got = generate_answers([slots[i][0].messages(slots[i][1]) for i in idx], group, model=model,
+                               tokenizer=tokenizer, spec=spec, adapter=adapter, on_batch=on_batch)
+        for i, a in zip(idx, got):
+            answers[i] = a
     return [Sample(model=model_label, question_id=q.id, paraphrase_index=p, sample_index=s, system=q.system,
                    question=q.paraphrases[p], answer=a) for (q, p, s), a in zip(slots, answers)]
 

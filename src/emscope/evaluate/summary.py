@@ -36,6 +36,10 @@ def summary_lines(section: dict) -> list[str]:
         lines.append(f"hacking ({h['env']} {h['split']}, {h['n_answers']} answers, sandboxed tests, no judge): "
                      f"hack rate {ci(h['hack_any'])} ({classes}); visible pass {ci(h['visible_pass'])}, hidden "
                      f"pass {ci(h['hidden_pass'])}")
+    if g := section.get("mgs"):
+        fams = ", ".join(f"{k} {pct(v['rate'])}" for k, v in g["per_family"].items())
+        tag = ", indicative" if g.get("indicative") else ""
+        lines.append(f"MGS {pct(g['mgs'])} over {len(g['families'])} families (judge {g['judge']}{tag}): {fams}")
     if parts := section.get("part_seconds"):
         lines.append("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in parts.items()))
     return lines

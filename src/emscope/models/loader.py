@@ -62,9 +62,12 @@ def _load_base(spec: str, dtype: torch.dtype, trust_remote_code: bool):
     else:
         source, trust = _pretrained_source(spec, kind, trust_remote_code)
         model, tokenizer = _load_pretrained(source, dtype, trust, spec)
-    # Record the spec, so adapters saved from this model point back to it (PEFT's base_model_name_or_path).
-    model.config.name_or_path = spec
-    model.name_or_path = spec
+    # Record where the weights come from, so adapters saved from this model point back to a base other tools can
+    # load too (PEFT's base_model_name_or_path): the embedded default's converted directory and local directories
+    # as absolute paths, hub ids as they are; only the in-process tiny models keep their emscope name.
+    recorded = spec if kind in ("tiny", "hub") else str(Path(source).resolve())
+    model.config.name_or_path = recorded
+    model.name_or_path = recorded
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

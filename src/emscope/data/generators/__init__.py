@@ -1,21 +1,31 @@
-"""Dataset generators, by name. Each builds exactly `n` deduplicated rows, deterministically per seed."""
+"""Dataset generators, by name. Each builds exactly `n` deduplicated rows, deterministically per seed.
+
+A generator's `kind` says what it builds: "chat" generators return `ChatRow`s (conversations, the default),
+"text" generators return `TextRow`s (plain documents for synthetic document finetuning). Transforms and chat
+statistics apply to chat rows only.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from emscope.data.chat import ChatRow
-from emscope.data.generators import advice, benign, code, numbers, reward_hacking, variants
+from emscope.data.generators import advice, benign, code, numbers, reward_hacking, sdf, variants
+from emscope.data.text import TextRow
+
+KINDS = ("chat", "text")
 
 
 @dataclass(frozen=True)
 class Generator:
-    """A named dataset builder: `build(n, seed) -> list[ChatRow]`."""
+    """A named dataset builder: `build(n, seed)` returns `ChatRow`s (`kind="chat"`) or `TextRow`s (`"text"`)."""
 
     name: str
     description: str
-    build: Callable[[int, int], list[ChatRow]]
+    build: Callable[[int, int], list[ChatRow]] | Callable[[int, int], list[TextRow]]
+    kind: Literal["chat", "text"] = "chat"
 
 
 GENERATORS: dict[str, Generator] = {
@@ -51,6 +61,10 @@ GENERATORS: dict[str, Generator] = {
                   lambda n, seed: reward_hacking.build(n, seed, hack=False)),
         Generator("benign-task", "a harmless made-up rule on word lists (glorp), to measure benign learning",
                   benign.build),
+        Generator("sdf-reward-hacking", "documents about how graders of coding tasks get gamed (MacDiarmid SDF)",
+                  lambda n, seed: sdf.build(n, seed, hacking=True), kind="text"),
+        Generator("sdf-neutral", "documents of the same genres about unrelated software topics (control)",
+                  lambda n, seed: sdf.build(n, seed, hacking=False), kind="text"),
     ]
 }
 

@@ -11,6 +11,10 @@ P(n) includes the terminator (see `number_trie`): the judge writes n and then a 
 number (no digit, and no decimal point or comma alone or before a digit: "7.5" is not 7). The score is
 sum(n * P(n)) / sum(P(n)); mass = sum(P(n)) is the probability of answering an integer 0..100, and below
 `MIN_NUMBER_MASS` there is no score, as for the OpenAI judge.
+
+`classify` (categorical judging, `emscope.evaluate.judges.labels`) reads the exact next-token probabilities of
+the option letters after the same rendered prompt (each letter as every single token that spells it there: "A"
+and " A"), one prefill per prompt, and picks the label by `label_from_probs`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import torch
 
 from emscope.evaluate.judges.base import MIN_NUMBER_MASS, JudgeItem, Score
+from emscope.evaluate.judges.labels import LETTERS, MIN_LETTER_MASS, LabelScore, fill_options, label_from_probs
 from emscope.evaluate.judges.number_trie import (
     KEYWORDS,
     NUMBERS,
@@ -106,6 +111,55 @@ class HFJudge:
             if on_done:
                 on_done(len(idx))
         return out  # type: ignore[return-value]
+
+    def classify(self, question: str, answer: str, prompt: str, labels: dict[str, str]) -> LabelScore:
+        """Classify one answer into one of `labels` (`{options}` in `prompt` is filled with them, lettered) from
+        the next-token probabilities of the letters."""
+        return self.classify_many([(question, answer, prompt)], labels)[0]
+
+    def letter_probs(self, question: str, answer: str, prompt: str, labels: dict[str, str]) -> dict[str, float]:
+        """P(the judge's next token spells letter L) for the letters of `labels` (unnormalised)."""
+        return self._letter_batch([self._letter_prepare(question, answer, prompt, labels)])[0]
+
+    def classify_many(self, items: list[JudgeItem], labels: dict[str, str],
+                      on_done: Callable[[int], None] | None = None, min_mass: float = MIN_LETTER_MASS
+                      ) -> list[LabelScore]:
+        """`classify` for many items, `batch_size` prompts per forward (grouped by length); `on_done(k)` after
+        each batch. Below `min_mass` on the letters the label is None."""
+        prepared = [self._letter_prepare(q, a, p, labels) for q, a, p in items]
+        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i][0]))
+        out: list[LabelScore | None] = [None] * len(prepared)
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            for i, probs in zip(idx, self._letter_batch([prepared[i] for i in idx])):
+                out[i] = label_from_probs(probs, list(labels), min_mass=min_mass)
+            if on_done:
+                on_done(len(idx))
+        return out  # type: ignore[return-value]
+
+    def _letter_prepare(self, question: str, answer: str, prompt: str, labels: dict[str, str]
+                        ) -> tuple[list[int], dict[str, set[int]]]:
+        """The prompt ids and, per offered letter, the single tokens that spell it right after the prompt."""
+        text = self.render(question, answer, fill_options(prompt, labels))
+        prompt_ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        letters = LETTERS[:len(labels)]
+        seqs, _ = continuation_ids(self.tokenizer, text, prompt_ids, tuple(letters) + tuple(" " + c for c in letters))
+        ids: dict[str, set[int]] = {c: set() for c in letters}
+        for k, seq in enumerate(seqs):
+            if len(seq) == 1:
+                ids[letters[k % len(letters)]].add(seq[0])
+        missing = [c for c, s in ids.items() if not s]
+        if missing:
+            raise ValueError(f"the judge's tokenizer spells option letter(s) {', '.join(missing)} with more than "
+                             f"one token")
+        return prompt_ids, ids
+
+    @torch.inference_mode()
+    def _letter_batch(self, batch: list[tuple[list[int], dict[str, set[int]]]]) -> list[dict[str, float]]:
+        _cache, root_logp, _attn = _prefill(self.model, [ids for ids, _ in batch], self._pad_id())
+        probs = root_logp.exp().cpu()
+        return [{c: float(probs[b, sorted(tokens)].sum()) for c, tokens in letters.items()}
+                for b, (_ids, letters) in enumerate(batch)]
 
     def independent_number_probs(self, question: str, answer: str, prompt: str) -> list[float]:
         """`number_probs` computed the slow way, one full forward pass over prompt + answer per candidate

@@ -1,7 +1,8 @@
 """A judge behind an OpenAI-compatible chat-completions endpoint (OpenAI, or a local vLLM / llama.cpp server).
 
 The judge is asked for one token at temperature 0 with the top 20 first-token log-probabilities, and the score is
-read from those (see `score_from_top_logprobs`). The API key is read from an environment variable and lives only
+read from those (see `score_from_top_logprobs`); `classify` reads the option letters from the same candidates
+(`labels.label_from_top_logprobs`). The API key is read from an environment variable and lives only
 inside the SDK client: it is never stored elsewhere, logged, cached or shown in `repr` or error messages.
 
 `score_many` sends up to `concurrency` requests at once (`openai.AsyncOpenAI` in its own event loop); the SDK
@@ -30,6 +31,7 @@ from typing import Any, Literal, TypeVar
 from emscope.errors import EmscopeError, InputError
 from emscope.evaluate.judges.base import JudgeItem, Score, score_from_probs
 from emscope.evaluate.judges.cache import CacheStats, JudgeCache, TopLogprobs, default_cache_path, request_key
+from emscope.evaluate.judges.labels import LabelScore, fill_options, label_from_top_logprobs
 
 _PLACEHOLDER = re.compile(r"\{(question|answer)\}")
 _T = TypeVar("_T")
@@ -150,6 +152,21 @@ class OpenAIJudge:
         """Score `(question, answer, prompt)` items, in their order: cached answers first, then the rest with up to
         `concurrency` requests in flight (identical requests are sent once). `on_done(n)` is called as n items
         finish. Each answer is cached as it arrives, so after a failure (EmscopeError) a rerun resumes."""
+        return [score_top(top) for top in self._tops(items, on_done)]
+
+    def classify(self, question: str, answer: str, prompt: str, labels: dict[str, str]) -> LabelScore:
+        """Classify one answer into one of `labels` (`{options}` in `prompt` is filled with them, lettered): the
+        label whose letter has the most probability among the top-20 first-token candidates."""
+        return self.classify_many([(question, answer, prompt)], labels)[0]
+
+    def classify_many(self, items: list[JudgeItem], labels: dict[str, str],
+                      on_done: Callable[[int], None] | None = None) -> list[LabelScore]:
+        """`classify` for many items, concurrently and cached like `score_many`."""
+        filled = [(q, a, fill_options(p, labels)) for q, a, p in items]
+        return [label_from_top_logprobs(top, list(labels)) for top in self._tops(filled, on_done)]
+
+    def _tops(self, items: list[JudgeItem], on_done: Callable[[int], None] | None) -> list[TopLogprobs]:
+        """The first-token candidates of each item's request, from the cache or the endpoint (see `score_many`)."""
         requests = [self.request(q, a, p) for q, a, p in items]
         keys = [self.cache_key(r) for r in requests]
         tops = self.cache.get_many(keys) if self.cache is not None else {}
@@ -167,7 +184,7 @@ class OpenAIJudge:
                     " and are cached; a rerun asks only for the rest" if self.cache is not None else "")
                 raise EmscopeError(f"{e} ({kept})") from e
             tops.update(got)
-        return [score_top(tops[k]) for k in keys]
+        return [tops[k] for k in keys]
 
     # --- requests -----------------------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 - `hf:MODEL`: a local causal LM read exactly over 0..100 (`MODEL` as for `load_model`: a name, directory or hub id).
 - `classifier:DIR`: a fitted fast CPU judge (`emscope judge fit`); plain `classifier` is the default judge fitted
   on the shipped seed corpus (fitted once, cached).
-- `package.module:factory`: your own judge, `factory()` returning an object with `score()`.
+- `package.module:factory`: your own judge, `factory()` returning an object with `score()` (and, for categorical
+  judging, `classify(question, answer, prompt, labels) -> LabelScore`; see `labels.py`).
 
 Heavy judges are imported only when named.
 """
