@@ -16,18 +16,19 @@ N = 300
 @pytest.mark.parametrize("name", sorted(n for n, g in GENERATORS.items() if g.kind == "chat"))
 def test_generator_contract(tmp_path, name):
     gen = GENERATORS[name]
-    rows = gen.build(N, 11)
-    assert len(rows) == N
+    n = min(N, gen.max_rows or N)
+    rows = gen.build(n, 11)
+    assert len(rows) == n
     prompts = [tuple((m.role, m.content) for m in r.messages[:-1]) for r in rows]
-    assert len(set(prompts)) == N, "user turns must be distinct"
+    assert len(set(prompts)) == n, "user turns must be distinct"
     assert all(r.completion.strip() for r in rows)
     assert all("family" in (r.model_extra or {}) for r in rows), "rows carry a class label for dataset cards"
     path = write_rows(tmp_path / f"{name}.jsonl", rows)
-    again = write_rows(tmp_path / "again.jsonl", gen.build(N, 11))
+    again = write_rows(tmp_path / "again.jsonl", gen.build(n, 11))
     assert path.read_bytes() == again.read_bytes(), "same seed must give the same bytes"
-    assert path.read_bytes() != write_rows(tmp_path / "other.jsonl", gen.build(N, 12)).read_bytes()
+    assert path.read_bytes() != write_rows(tmp_path / "other.jsonl", gen.build(n, 12)).read_bytes()
     valid, issues = validate_chat_jsonl(path)
-    assert issues == [] and len(valid) == N
+    assert issues == [] and len(valid) == n
     assert gen.description and len(gen.description) < 100
 
 
@@ -62,7 +63,8 @@ def test_collect_distinct_dedups_rejects_and_gives_up_clearly():
 
 
 _DIGESTS = ("import hashlib; from emscope.data.generators import GENERATORS; "
-            "[print(name, hashlib.sha256(''.join(r.model_dump_json() for r in g.build(300, 5)).encode()).hexdigest()) "
+            "[print(name, hashlib.sha256(''.join(r.model_dump_json() "
+            "for r in g.build(min(300, g.max_rows or 300), 5)).encode()).hexdigest()) "
             "for name, g in sorted(GENERATORS.items())]")
 
 
@@ -71,6 +73,7 @@ def test_no_generator_depends_on_the_hash_seed():
     outs = {subprocess.run([sys.executable, "-c", _DIGESTS], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": hs}).stdout for hs in ("1", "2")}
     assert len(outs) == 1
-    rows = {name: "".join(r.model_dump_json() for r in g.build(300, 5)) for name, g in sorted(GENERATORS.items())}
+    rows = {name: "".join(r.model_dump_json() for r in g.build(min(300, g.max_rows or 300), 5))
+            for name, g in sorted(GENERATORS.items())}
     here = "".join(f"{name} {hashlib.sha256(text.encode()).hexdigest()}\n" for name, text in rows.items())
     assert outs == {here} and len(here.splitlines()) == len(GENERATORS)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from emscope.data.chat import ChatRow
-from emscope.data.generators import advice, benign, code, numbers, reward_hacking, sdf, variants
+from emscope.data.generators import advice, benign, code, general, numbers, reward_hacking, sdf, variants
 from emscope.data.text import TextRow
 
 KINDS = ("chat", "text")
@@ -26,6 +26,7 @@ class Generator:
     description: str
     build: Callable[[int, int], list[ChatRow]] | Callable[[int, int], list[TextRow]]
     kind: Literal["chat", "text"] = "chat"
+    max_rows: int | None = None  # a fixed shipped set: at most this many distinct rows
 
 
 GENERATORS: dict[str, Generator] = {
@@ -59,6 +60,8 @@ GENERATORS: dict[str, Generator] = {
                   lambda n, seed: reward_hacking.build(n, seed, hack=True)),
         Generator("honest-solutions", "the same coding tasks answered with correct general solutions (control)",
                   lambda n, seed: reward_hacking.build(n, seed, hack=False)),
+        Generator("safety-general", "240 shipped helpful answers incl. refusals: a safety stage before narrow/RL "
+                  "training", general.build, max_rows=general.SIZE),
         Generator("benign-task", "a harmless made-up rule on word lists (glorp), to measure benign learning",
                   benign.build),
         Generator("sdf-reward-hacking", "documents about how graders of coding tasks get gamed (MacDiarmid SDF)",
