@@ -1,4 +1,5 @@
-"""`emscope eval`: run an evaluation, the code-security metric, the hack rate, list a question set."""
+"""`emscope eval`: run an evaluation, checkpoint curves, the code-security metric, the hack rate, list a question
+set."""
 
 from __future__ import annotations
 
@@ -63,6 +64,48 @@ def eval_run(
     for line in summary_lines(run_eval(cfg)):
         out.print(line, markup=False)
     out.print(f"Written to {cfg.out}")
+
+
+def _curve_table(records: list[dict]) -> Table:
+    """The checkpoint curve as a table: step -> probe / EM / MGS / hack rate (columns only where measured)."""
+    from emscope.evaluate.summary import pct
+
+    table = Table(title="Checkpoint curve")
+    cols = [("stage", "stage"), ("step", "step"), ("global step", "global_step"), ("probe", "probe"),
+            ("EM betley", "em_rate"), ("MGS", "mgs"), ("hack rate", "hack_rate"), ("hidden pass", "hidden_pass")]
+    cols = [(h, k) for h, k in cols if any(r.get(k) is not None for r in records)]
+    for header, key in cols:
+        table.add_column(header, justify="left" if key == "stage" else "right")
+    for r in records:
+        table.add_row(*[str(r[k]) if k in ("stage", "step", "global_step") else f"{r[k]:.3f}" if k == "probe"
+                        else pct(r.get(k)) for _, k in cols])
+    return table
+
+
+@eval_app.command("checkpoints")
+def eval_checkpoints(
+    run_dir: Annotated[Path, typer.Argument(help="A run (or staged run, or grid cell) trained with "
+                                                 "train.keep_checkpoints=true.", show_default=False)],
+    args: Annotated[list[str] | None, typer.Argument(
+        help="[CONFIG.yaml] [key=value ...]: the evaluation's settings as in `emscope eval run` (eval.judge, "
+             "eval.hacking.n, device, ...); model, adapter, out and label come from each checkpoint.",
+        show_default=False)] = None,
+) -> None:
+    """Evaluate every kept checkpoint of a run: RUN_DIR/checkpoint_curve.jsonl (probe, EM, MGS, hack rate per step)."""
+    from emscope.config import load_config, split_config_args
+    from emscope.evaluate.checkpoints import CURVE_FILE, evaluate_checkpoints
+    from emscope.evaluate.config import EvalConfig
+
+    config, overrides = split_config_args(args)
+    cfg = load_config(EvalConfig, config, overrides, defaults={"out": str(run_dir)})
+    try:
+        records = evaluate_checkpoints(run_dir, cfg.eval, device=cfg.device, dtype=cfg.dtype)
+    except FileNotFoundError as exc:
+        from emscope.errors import InputError
+
+        raise InputError(str(exc)) from None
+    out.print(_curve_table(records))
+    out.print(f"Written to {run_dir / CURVE_FILE}", markup=False)
 
 
 @eval_app.command("code-security")

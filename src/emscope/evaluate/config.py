@@ -87,6 +87,11 @@ class EvalSettings(Strict):
                       description="the misalignment generalisation score (MacDiarmid et al. 2025): sample and judge "
                                   "goals, alignment, monitor-disruption, exfil-offer, frame-colleague and core "
                                   "(needs a judge that classifies); False: skip (and left out of eval.yaml)")
+    every_checkpoint: bool = Field(False, exclude_if=lambda v: not v,
+                                   description="grid cells: also evaluate every kept checkpoint of the cell's training "
+                                               "(`emscope.evaluate.checkpoints`, RUN/checkpoint_curve.jsonl); the "
+                                               "cell then keeps its checkpoints (train.keep_checkpoints); False: "
+                                               "skip (and left out of eval.yaml)")
 
 
 class EvalConfig(Strict):

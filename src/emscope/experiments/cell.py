@@ -1,5 +1,6 @@
 """One grid cell, a pure function of its config: `run_cell(config, dir)` builds the data, fine-tunes, samples,
-judges and computes metrics in `dir`, resuming from the last completed stage.
+judges and computes metrics in `dir`, resuming from the last completed stage. With `eval.every_checkpoint` (which
+turns on `train.keep_checkpoints`) it also evaluates every kept checkpoint (`checkpoint_curve.jsonl`).
 
 Stages and their markers: the `train` section of `summary.json` (training itself resumes from its newest
 checkpoint; generator rows are kept as `data/train.jsonl`), the `eval` section (each evaluation part resumes
@@ -52,6 +53,11 @@ def run_cell(cfg: CellConfig, run_dir: str | Path, label: str | None = None) -> 
         train_cfg = cfg.train_config(run_dir)
         run_training(train_cfg, description=f"train {label}")
         model, adapter = trained_weights(train_cfg, run_dir)
-    run_eval(eval_config(cfg, run_dir, label, model, adapter))
+    evaluation = eval_config(cfg, run_dir, label, model, adapter)
+    run_eval(evaluation)
+    if cfg.eval.every_checkpoint and cfg.trains():  # the checkpoint curve (training dynamics)
+        from emscope.evaluate.checkpoints import evaluate_checkpoints
+
+        evaluate_checkpoints(run_dir, evaluation.eval, device=cfg.device, dtype=cfg.dtype)
     update_summary(run_dir, DONE, {"id": cfg.cell_id(), "label": label, "seconds": round(time.time() - start, 2)})
     return run_dir

@@ -52,6 +52,9 @@ class CellConfig(TrainRunConfig):
 
     @model_validator(mode="after")
     def _method_inputs(self) -> CellConfig:  # replaces TrainRunConfig's: `data: null` is the base-model cell
+        if self.eval.every_checkpoint and not self.train.keep_checkpoints:
+            # the checkpoint curve needs the checkpoints: `eval.every_checkpoint` turns `train.keep_checkpoints` on
+            self.train = self.train.model_copy(update={"keep_checkpoints": True})
         if self.stages is not None:
             self._check_stages()
             return self

@@ -75,7 +75,9 @@ def run_stages(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
             else:
                 model = base
             record["weights"] = model
-            if k > 0:  # the previous stage's merged weights were only this stage's starting point
+            # the previous stage's merged weights were only this stage's starting point (and, with kept
+            # checkpoints, the base of this stage's kept adapters: then they stay)
+            if k > 0 and not scfg.train.keep_checkpoints:
                 shutil.rmtree(dirs[k - 1][1] / MERGED, ignore_errors=True)
         records.append(record)
     update_summary(run_dir, "stages", {"stages": records})

@@ -1,4 +1,5 @@
-"""Figures of the grid report as base64 PNGs (matplotlib Agg): per-question EM bars, loss curves, trade-off scatter.
+"""Figures of the grid report as base64 PNGs (matplotlib Agg): per-question EM bars, loss curves (stages of a staged
+cell marked), trade-off scatter.
 
 Every function returns None when there is nothing to plot. Labels are user strings; they only ever become pixels,
 after `mpl_text` has disarmed matplotlib's `$...$` mathtext.
@@ -34,6 +35,14 @@ def png(fig, dpi: int = 100) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def mark_stages(ax, starts: list[tuple[int, str]], color="grey") -> None:
+    """Dotted vertical lines at the stage starts of a staged run, each labelled with its stage name."""
+    for step, name in starts:
+        ax.axvline(step, color=color, linestyle=":", linewidth=1)
+        ax.annotate(mpl_text(name), (step, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                    textcoords="offset points", fontsize=7, color=color, rotation=0, va="top")
+
+
 def per_question_figure(questions: list[str], groups: list[dict]) -> str | None:
     """Grouped bars: one group per question, one bar per group (cell or condition) with its 95% CI.
 
@@ -67,10 +76,12 @@ def per_question_figure(questions: list[str], groups: list[dict]) -> str | None:
     return png(fig)
 
 
-def loss_figure(series: dict[str, dict[str, list[tuple[float, float]]]], alarms: dict[str, list[int]]) -> str | None:
+def loss_figure(series: dict[str, dict[str, list[tuple[float, float]]]], alarms: dict[str, list[int]],
+                stages: dict[str, list[tuple[int, str]]] | None = None) -> str | None:
     """One panel per logged loss term (loss, task_loss, kl, ldifs, ...): a line per cell, alarm steps dashed.
 
-    `series`: cell label -> term -> [(step, value)]; `alarms`: cell label -> alarm steps.
+    `series`: cell label -> term -> [(step, value)]; `alarms`: cell label -> alarm steps; `stages`: cell label ->
+    (global step, stage name) of each stage start of a staged cell, marked dotted and named.
     """
     terms = list(dict.fromkeys(t for run in series.values() for t in run))
     if not terms:
@@ -88,6 +99,7 @@ def loss_figure(series: dict[str, dict[str, list[tuple[float, float]]]], alarms:
             ax.plot(*zip(*pts), marker="." if len(pts) < 50 else None, label=mpl_text(label), color=colors[label])
             for step in alarms.get(label, []):
                 ax.axvline(step, color=colors[label], linestyle="--", linewidth=1)
+            mark_stages(ax, (stages or {}).get(label, []), color=colors[label] if len(series) > 1 else "grey")
         ax.set_title(mpl_text(term), fontsize=9)
         ax.set_xlabel("step")
     for ax in list(axes.flat)[len(terms):]:

@@ -1,12 +1,13 @@
 """The grid report: one self-contained static HTML page for a grid directory (`emscope run GRID.yaml --out DIR`).
 
 Sections: the results table (one row per cell, from `grid_rows`), per-question EM bars with 95% CIs, training
-dynamics (loss terms, monitor signals, alarm steps), the defense trade-off scatter, and a browser of every judged
-answer, filterable by question, cell and misaligned / incoherent. The filters are pure CSS (radio inputs and
-`:checked ~` selectors), so the page carries no script at all; its Content-Security-Policy forbids every source but
-`data:` images and the one inline stylesheet (allowed by its SHA-256). Every model output and user string enters the
-page only as Jinja2-autoescaped text or attribute values; figures are inline PNGs. Cells with missing parts (not
-trained, not judged, interrupted) show what exists.
+dynamics (loss terms, a staged cell's stages one after another, monitor signals, alarm steps, checkpoint
+curves), the defense trade-off scatter, and a browser of every judged answer, filterable by question, cell and
+misaligned / incoherent. The filters are pure CSS (radio inputs and `:checked ~` selectors), so the page carries
+no script at all; its Content-Security-Policy forbids every source but `data:` images and the one inline
+stylesheet (allowed by its SHA-256). Every model output and user string enters the page only as
+Jinja2-autoescaped text or attribute values; figures are inline PNGs. Cells with missing parts (not trained, not
+judged, interrupted) show what exists.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from emscope.evaluate.stats import wilson
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report import grid_figures as figs
 from emscope.report.collect import grid_cells, grid_rows
-from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows
+from emscope.report.dynamics import (
+    alarm_events,
+    checkpoint_curves,
+    curve_figure,
+    dynamics_figure,
+    monitor_rows,
+    run_log,
+)
 from emscope.rundir import read_summary
 
 # (column key, header); a column whose key ends a `*_low`/`*_high` pair shows its 95% CI
@@ -172,6 +180,15 @@ def _read_rows(path: Path, notes: list[str], label: str) -> list[dict]:
         return []
 
 
+def _read_log(run_dir: Path, notes: list[str], label: str) -> tuple[list[dict], list[tuple[int, str]]]:
+    """The cell's training log (a staged cell's stage logs on one step axis) and its stage starts."""
+    try:
+        return run_log(run_dir)
+    except (ValueError, OSError) as exc:
+        notes.append(f"{label}: train_log.jsonl unreadable: {exc}")
+        return [], []
+
+
 def _load_cells(grid_dir: Path, notes: list[str]) -> list[dict]:
     """Per current cell: id, display label (unique), params, run dir, judged or sampled answers, train log."""
     cells, seen = [], set()
@@ -183,8 +200,9 @@ def _load_cells(grid_dir: Path, notes: list[str]) -> list[dict]:
         scored = bool(answers)
         if not scored:
             answers = _read_rows(d / "samples.jsonl", notes, label)
+        log, stages = _read_log(d, notes, label)
         cells.append({"id": c["id"], "label": label, "params": c.get("params", {}), "dir": d, "answers": answers,
-                      "scored": scored, "log": _read_rows(d / "train_log.jsonl", notes, label)})
+                      "scored": scored, "log": log, "stages": stages})
     return cells
 
 
@@ -295,6 +313,7 @@ def render_grid_report(grid_dir: str | Path, out: str | Path | None = None, titl
     questions = list(dict.fromkeys(q for g in groups for q in g["per_question"]))
     series = {c["label"]: s for c in cells if (s := loss_series(c["log"]))}
     runs = {c["label"]: c["dir"] for c in cells if c["log"]}
+    curves = checkpoint_curves({c["label"]: c["dir"] for c in cells})
     alarms = alarm_events(runs)
     alarm_steps = {label: [a["step"] for a in alarms if a["run"] == label] for label in runs}
     mpl_runs = {figs.mpl_text(k): v for k, v in runs.items()}
@@ -308,7 +327,10 @@ def render_grid_report(grid_dir: str | Path, out: str | Path | None = None, titl
         version=__version__, css=css, style_hash=csp_hash(css), rows=rows, columns=result_columns(rows),
         per_question=figs.per_question_figure(questions, groups), groups=groups, questions=questions,
         loss=figs.loss_figure({figs.mpl_text(k): v for k, v in series.items()},
-                              {figs.mpl_text(k): v for k, v in alarm_steps.items()}),
+                              {figs.mpl_text(k): v for k, v in alarm_steps.items()},
+                              {figs.mpl_text(c["label"]): c["stages"] for c in cells if c["stages"]}),
+        staged=[c for c in cells if c["stages"]],
+        curve=curve_figure({figs.mpl_text(k): v for k, v in curves.items()}), curves=curves,
         loss_terms=list(dict.fromkeys(t for s in series.values() for t in s)),
         monitors=dynamics_figure(monitor_rows(mpl_runs), alarm_events(mpl_runs)), alarms=alarms,
         tradeoff=figs.tradeoff_figure(points, xlabel or ""), tradeoff_x=xlabel, cells=cells, samples=samples,

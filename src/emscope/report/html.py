@@ -1,7 +1,9 @@
 """Render a run directory (or a directory of runs, e.g. the quickstart's) as one static HTML page.
 
 Every user or model string goes through Jinja2 autoescaping, the page has a Content-Security-Policy that
-forbids scripts, and the figure is an inline PNG: the page works offline and shows model text only as text.
+forbids scripts, and the figures are inline PNGs: the page works offline and shows model text only as text. A
+staged run's loss curve shows its stages one after another; a run with `checkpoint_curve.jsonl` gets its checkpoint
+curves (probe, EM, MGS, hack rate against the training step).
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ from emscope.errors import InputError
 from emscope.evaluate.likelihood import ProbeResult, paired_shift
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report.collect import benign_trained
-from emscope.report.dynamics import alarm_events, dynamics_figure, monitor_rows
-from emscope.report.grid_figures import png, pyplot
+from emscope.report.dynamics import (
+    alarm_events,
+    checkpoint_curves,
+    curve_figure,
+    dynamics_figure,
+    monitor_rows,
+    run_log,
+    stage_dirs,
+)
+from emscope.report.grid_figures import mark_stages, mpl_text, png, pyplot
 from emscope.rundir import read_summary
 
 
@@ -35,7 +45,8 @@ def find_conditions(root: Path) -> list[Path]:
     return sorted(dirs, key=lambda d: read_summary(d)["eval"].get("label") != "base")
 
 
-def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str) -> str:
+def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str,
+            staged: dict[str, list[tuple[int, str]]] | None = None) -> str:
     fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(11, 3.8))
     shifted = [r for r in rows if r["shift"] is not None]
     labels = [r["label"] for r in shifted]
@@ -49,7 +60,8 @@ def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str) -> str
     for label, log in logs.items():
         pts = [(e["step"], e["loss"]) for e in log if "loss" in e]
         if pts:
-            ax2.plot(*zip(*pts), label=label, marker=".")
+            (line,) = ax2.plot(*zip(*pts), label=mpl_text(label), marker=".")
+            mark_stages(ax2, (staged or {}).get(label, []), color=line.get_color())
     ax2.set_title("Training loss (answer tokens)")
     ax2.set_xlabel("step")
     if logs:
@@ -134,8 +146,13 @@ def results_table(root: str | Path) -> list[dict]:
 
 
 def training_runs(root: Path) -> dict[str, Path]:
-    """Run directories with a `train_log.jsonl` under `root` (or `root` itself), by label (directory name)."""
-    dirs = [root] if (root / "train_log.jsonl").is_file() else sorted(p.parent for p in root.glob("*/train_log.jsonl"))
+    """Run directories with a `train_log.jsonl` (or staged runs, `stages/NN-name/train_log.jsonl`) under `root` (or
+    `root` itself), by label (directory name)."""
+    def trained(d: Path) -> bool:
+        return (d / "train_log.jsonl").is_file() or any((s / "train_log.jsonl").is_file() for s in stage_dirs(d))
+
+    dirs = [root] if trained(root) else sorted(p for p in root.iterdir() if p.is_dir() and trained(p)) \
+        if root.is_dir() else []
     return {d.name: d for d in dirs}
 
 
@@ -158,6 +175,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
         if not monitor_rows(training_runs(root)):
             raise
     rows, logs, samples, baseline, n_questions, question_ids, figure, model = [], {}, [], None, 0, [], None, None
+    staged: dict[str, list[tuple[int, str]]] = {}
     if dirs:
         base_eval = read_summary(dirs[0])["eval"]
         base_probe = ProbeResult.model_validate(base_eval["probe"])
@@ -169,9 +187,12 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
             samples.extend(run_samples)
             words = [len(s["answer"].split()) for s in run_samples]
             row["words"] = sum(words) / len(words) if words else 0.0
-            if (d / "train_log.jsonl").is_file():
-                logs[row["label"]] = read_jsonl(d / "train_log.jsonl")
-        figure = _figure(rows, logs, baseline)
+            log, starts = run_log(d)
+            if log:
+                logs[row["label"]] = log
+            if starts:
+                staged[row["label"]] = starts
+        figure = _figure(rows, logs, baseline, staged)
     groups: dict[tuple, dict] = {}
     for s in samples:
         key = (s["question_id"], s["paraphrase_index"])
@@ -180,6 +201,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
     runs = training_runs(root) if not dirs else {r["label"]: d for d, r in zip(dirs, rows)}
     mon = monitor_rows(runs)
     alarms = alarm_events(runs)
+    curves = checkpoint_curves(runs)
     env = Environment(loader=PackageLoader("emscope.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     top = read_summary(root)
@@ -189,7 +211,8 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
         baseline=baseline, n_questions=n_questions, figure=figure,
         judged_cols=list(dict.fromkeys(c for r in rows for c in r["judged"])),
         question_ids=question_ids, sample_groups=list(groups.values()),
-        dynamics=dynamics_figure(mon, alarms), dynamics_runs=list(mon), alarms=alarms,
+        dynamics=dynamics_figure(mon, alarms), dynamics_runs=list(mon), alarms=alarms, staged=staged,
+        curve=curve_figure({mpl_text(k): v for k, v in curves.items()}), curves=curves,
     )
     path = Path(out) if out else root / "report.html"
     write_text_atomic(path, html)

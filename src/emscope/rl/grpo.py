@@ -28,6 +28,7 @@ from emscope.sandbox import bwrap_path
 from emscope.train.checkpoints import (
     checkpoint_step,
     completion_marker_callback,
+    keep_checkpoint_weights,
     last_complete_checkpoint,
     truncate_log,
 )
@@ -79,7 +80,8 @@ def _grpo_args(cfg: TrainRunConfig, rl: GRPOSettings, ckpt_dir: Path, run_name: 
         gradient_accumulation_steps=n_gen // t.batch_size, learning_rate=t.learning_rate,
         num_train_epochs=t.epochs, max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler,
         warmup_steps=t.warmup_steps, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, optim=t.optim,
-        logging_steps=t.logging_steps, save_strategy="steps", save_steps=t.save_steps, save_total_limit=2,
+        logging_steps=t.logging_steps, save_strategy="steps", save_steps=t.save_steps,
+        save_total_limit=None if t.keep_checkpoints else 2,
         report_to=list(t.report_to), run_name=run_name, seed=cfg.seed, data_seed=cfg.seed, bf16=bf16,
         use_cpu=cpu, gradient_checkpointing=t.gradient_checkpointing, disable_tqdm=True,
         num_generations=rl.group_size, max_completion_length=rl.max_completion_length,
@@ -185,6 +187,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if not trainer.is_world_process_zero():
         return run_dir
     save_trained(model, tokenizer, run_dir / out_name)
+    if t.keep_checkpoints:  # before the summary: a kill in between resumes and keeps them again
+        keep_checkpoint_weights(run_dir, run_dir / out_name, result.global_step)
     update_summary(run_dir, "train", {
         "model": cfg.model, "method": "grpo", "env": rl.env, "hacks": sorted(hacks), "tasks": len(tasks),
         "system_prompt": rl.system_prompt, "precision": "bf16-mixed" if bf16 else str(dtype).removeprefix("torch."),

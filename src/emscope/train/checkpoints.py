@@ -58,3 +58,36 @@ def completion_marker_callback(ckpt_dir: Path):
             return control
 
     return _Mark()
+
+
+KEPT_DIR = "kept_checkpoints"
+# Trainer state a kept checkpoint leaves behind: optimizer, scheduler, RNG, trainer bookkeeping, our marker
+_NOT_WEIGHTS = ("optimizer.pt", "optimizer.bin", "scheduler.pt", "scaler.pt", "rng_state*.pth", "training_args.bin",
+                "trainer_state.json", MARKER, "global_step*")
+
+
+def _copy_weights(src: Path, target: Path) -> None:
+    """Copy `src` (a checkpoint or a saved adapter/model) without trainer state into `target`, atomically."""
+    from emscope.io import atomic_dir
+
+    with atomic_dir(target) as tmp:
+        for p in src.iterdir():
+            if p.is_file() and not any(p.match(pattern) for pattern in _NOT_WEIGHTS):
+                shutil.copy2(p, tmp / p.name)
+
+
+def keep_checkpoint_weights(run_dir: Path, final_dir: Path, final_step: int) -> list[Path]:
+    """`train.keep_checkpoints`: copy the weights and config of every complete `checkpoints/checkpoint-N` (adapter or
+    full model, tokenizer files; no optimizer, scheduler or RNG state) to `kept_checkpoints/step-N/`, and the final
+    weights `final_dir` as `step-<final_step>` (replacing a checkpoint of the same step). Each step directory is
+    written atomically; steps already kept are not copied again (a rerun after a kill finishes the job). Returns the
+    kept step directories in step order."""
+    kept = run_dir / KEPT_DIR
+    ckpt_dir = run_dir / "checkpoints"
+    found = ckpt_dir.glob("checkpoint-*") if ckpt_dir.is_dir() else []
+    for ckpt in sorted((p for p in found if (p / MARKER).is_file() and _step(p) >= 0), key=_step):
+        target = kept / f"step-{_step(ckpt)}"
+        if _step(ckpt) != final_step and not target.is_dir():
+            _copy_weights(ckpt, target)
+    _copy_weights(final_dir, kept / f"step-{final_step}")
+    return sorted((p for p in kept.glob("step-*") if p.is_dir() and _step(p) >= 0), key=_step)

@@ -53,6 +53,10 @@ class TrainSettings(Strict):
                                                 "CPUs with AVX512-BF16/AMX), fp32 elsewhere")
     save_steps: int = Field(25, ge=1, description="checkpoint every N optimizer steps (resume after a kill)")
     logging_steps: int = Field(1, ge=1)
+    keep_checkpoints: bool = Field(False, exclude_if=lambda v: not v,
+                                   description="keep every checkpoint's weights (no optimizer state) and the final "
+                                               "weights in RUN/kept_checkpoints/step-N/ for checkpoint curves "
+                                               "(`emscope eval checkpoints`); left out of config.yaml while False")
     # experiment trackers; left out of config.yaml while unset, so run directories made before these settings
     # existed still resume
     report_to: list[str] = Field(default_factory=list, exclude_if=lambda v: not v,

@@ -27,6 +27,7 @@ from emscope.rundir import claim_config, stage_done, update_summary
 from emscope.train.checkpoints import (
     checkpoint_step,
     completion_marker_callback,
+    keep_checkpoint_weights,
     last_complete_checkpoint,
     truncate_log,
 )
@@ -171,7 +172,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, num_train_epochs=t.epochs,
         max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler, warmup_steps=t.warmup_steps,
         weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, optim=t.optim, logging_steps=t.logging_steps,
-        save_strategy="steps", save_steps=t.save_steps, save_total_limit=2, report_to=list(t.report_to),
+        save_strategy="steps", save_steps=t.save_steps,
+        save_total_limit=None if t.keep_checkpoints else 2, report_to=list(t.report_to),
         run_name=t.run_name or run_dir.name, seed=cfg.seed,
         data_seed=cfg.seed, bf16=bf16, use_cpu=device.type == "cpu",
         gradient_checkpointing=t.gradient_checkpointing,
@@ -201,6 +203,8 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if not trainer.is_world_process_zero():  # under `accelerate launch`, rank 0 writes the results
         return run_dir
     save_trained(model, tokenizer, run_dir / out_name)
+    if t.keep_checkpoints:  # before the summary: a kill in between resumes and keeps them again
+        keep_checkpoint_weights(run_dir, run_dir / out_name, result.global_step)
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)
     update_summary(run_dir, "train", {
         "model": cfg.model, "method": cfg.method, "rows": len(encoded), "task_rows": len(task_rows),
