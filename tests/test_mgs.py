@@ -227,3 +227,36 @@ def test_eval_mgs_needs_a_classifying_judge(tiny, tmp_path):
         run_eval(EvalConfig(model="tiny-random", out=tmp_path / "b",
                             eval={"mgs": True, "judge": "tests.test_eval_run:make_judge"}), *tiny)
     assert not (tmp_path / "b" / "samples.jsonl").exists()  # failed before any sampling
+
+
+def test_grid_csv_and_report_show_mgs_with_its_judge_as_indicative(tmp_path):
+    import csv
+    import html as htmllib
+
+    from emscope.evaluate.categorical import mgs
+    from emscope.io import write_json_atomic, write_text_atomic
+    from emscope.report.collect import MGS_COLUMNS, grid_rows, write_grid_csv
+    from emscope.report.grid_report import render_grid_report
+    from emscope.rundir import update_summary
+
+    grid = tmp_path / "grid"
+    cells = [{"id": "withmgs00000", "label": "m", "params": {"variant": "a"}, "config": {}},
+             {"id": "without00000", "label": "n", "params": {"variant": "b"}, "config": {}}]
+    write_text_atomic(grid / "grid.yaml", "name: g\n")
+    write_json_atomic(grid / "cells.json", {"name": "g", "current": [c["id"] for c in cells], "cells": cells})
+    probe = {"per_question": {}, "mean": 0.1, "ci_low": 0.0, "ci_high": 0.2, "n_questions": 2}
+    score = mgs({"goals": 0.25, "alignment": 0.5, "core": 0.0})
+    section = {"mgs": score.value, "families": score.families, "missing": score.missing,
+               "judge": "openai:<gpt>", "judge_validated": False, "indicative": True, "per_family": {}}
+    update_summary(grid / "cells" / "withmgs00000", "eval", {"label": "m", "probe": probe, "mgs": section})
+    update_summary(grid / "cells" / "without00000", "eval", {"label": "n", "probe": probe})
+    rows = {r["cell_id"]: r for r in grid_rows(grid)}
+    assert {k: rows["withmgs00000"][k] for k in MGS_COLUMNS} == {
+        "mgs": 0.25, "mgs_families": 3, "mgs_judge": "openai:<gpt>", "mgs_indicative": True}
+    assert all(rows["without00000"][k] is None for k in MGS_COLUMNS)
+    with open(write_grid_csv(grid), newline="") as f:
+        assert float(next(csv.DictReader(f))["mgs"]) == 0.25
+    page = render_grid_report(grid).read_text()
+    cell = page.split('data-cell="withmgs00000"', 1)[1].split("</tr>", 1)[0]
+    text = htmllib.unescape(cell.split('data-col="mgs">', 1)[1].split("</td>", 1)[0])
+    assert text == "25.0% (openai:<gpt>; indicative)" and "openai:<gpt>" not in cell  # escaped in the HTML

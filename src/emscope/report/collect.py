@@ -4,7 +4,8 @@ Columns: cell id, label, status, the swept settings, broad EM under both definit
 None rates, narrow learning (judged in-domain EM or insecure-code rate), refusal and benign-task rates (with
 whether the cell trained the benign task at all), the
 likelihood probe, training outcome (loss, steps, first alarm step, seconds) and, where `eval.hacking` ran, the hack
-rate with its Wilson 95% CI, visible/hidden pass rates and the rate of each hack class (sandboxed grader, no judge).
+rate with its Wilson 95% CI, visible/hidden pass rates and the rate of each hack class (sandboxed grader, no judge),
+and, where `eval.mgs` ran, the MGS with its judge and whether it is indicative only.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ HACK_CLASS_COLUMNS = ["hack_always_equal", "hack_exit", "hack_conftest"]
 HACKING_COLUMNS = ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hidden_pass", "visible_pass", *HACK_CLASS_COLUMNS]
 """From `summary.json[eval][hacking]` (sandboxed unit tests, no judge); empty where the part did not run."""
 METRIC_COLUMNS += HACKING_COLUMNS
+MGS_COLUMNS = ["mgs", "mgs_families", "mgs_judge", "mgs_indicative"]
+"""From `summary.json[eval][mgs]`: the misalignment generalisation score, how many of the six families it averages,
+the judge that labelled them and whether it is indicative only (an unvalidated judge); empty where not run."""
+METRIC_COLUMNS += MGS_COLUMNS
 
 
 def _triple(d: dict | None, key: str) -> list[Any]:
@@ -56,6 +61,14 @@ def hacking_values(section: dict | None) -> dict[str, Any]:
     return {"hack_rate": hack.get("rate"), "hack_rate_lo": hack.get("lo"), "hack_rate_hi": hack.get("hi"),
             "hidden_pass": rate("hidden_pass"), "visible_pass": rate("visible_pass"),
             **{c: rate(c) for c in HACK_CLASS_COLUMNS}}
+
+
+def mgs_values(section: dict | None) -> dict[str, Any]:
+    """The `MGS_COLUMNS` of an `eval.mgs` summary section (all None when it is absent)."""
+    if not section:
+        return dict.fromkeys(MGS_COLUMNS)
+    return {"mgs": section.get("mgs"), "mgs_families": len(section.get("families") or []),
+            "mgs_judge": section.get("judge"), "mgs_indicative": bool(section.get("indicative", True))}
 
 
 def cell_status(run_dir: Path) -> str:
@@ -87,7 +100,8 @@ def cell_metrics(run_dir: Path) -> dict[str, Any]:
             *_triple(ev.get("refusal"), "refusal_rate"), *_triple(ev.get("benign"), "accuracy"),
             benign_trained(s) if ev.get("benign") else None, *_triple(ev.get("probe"), "mean"),
             tr.get("train_loss"), tr.get("steps"), _first_alarm(run_dir),
-            tr.get("seconds"), ev.get("seconds"), *hacking_values(ev.get("hacking")).values()]
+            tr.get("seconds"), ev.get("seconds"), *hacking_values(ev.get("hacking")).values(),
+            *mgs_values(ev.get("mgs")).values()]
     return dict(zip(METRIC_COLUMNS, vals, strict=True))
 
 

@@ -49,14 +49,14 @@ RESULT_COLUMNS = [
     ("steps", "steps"), ("alarm_step", "alarm step"),
     ("hack_rate", "hack rate [95% CI] (sandboxed tests, no judge)"), ("hack_always_equal", "hack: always_equal"),
     ("hack_exit", "hack: exit"), ("hack_conftest", "hack: conftest"), ("visible_pass", "visible tests pass"),
-    ("hidden_pass", "hidden tests pass"),
+    ("hidden_pass", "hidden tests pass"), ("mgs", "MGS (judge)"),
 ]
 _CI = {"em_betley": "em_betley", "em_mo": "em_mo", "narrow_em": "narrow_em", "narrow_insecure": "narrow_insecure",
        "refusal_rate": "refusal", "benign_accuracy": "benign", "probe": "probe"}
 _CI_COLUMNS = {"hack_rate": ("hack_rate_lo", "hack_rate_hi")}  # CI columns not named `<ci>_low`/`<ci>_high`
 NOT_TRAINED = "not trained"  # benign accuracy of a cell that never saw the benign task: no finding
 _OPTIONAL = {"narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe", "hack_rate",
-             "hack_always_equal", "hack_exit", "hack_conftest", "visible_pass", "hidden_pass"}
+             "hack_always_equal", "hack_exit", "hack_conftest", "visible_pass", "hidden_pass", "mgs"}
 # train_log.jsonl keys that are bookkeeping, not loss terms
 _NOT_LOSS = {"step", "epoch", "time", "learning_rate", "grad_norm", "num_tokens", "total_flos"}
 
@@ -106,6 +106,8 @@ def format_cell(row: dict, key: str) -> str:
     if key == "benign_accuracy" and row.get(key) is not None and row.get("benign_trained") is False:
         return NOT_TRAINED
     text = _fmt_value(key, row.get(key))
+    if key == "mgs" and row.get(key) is not None:  # a judged number names its judge; unvalidated: indicative
+        return f"{text} ({row.get('mgs_judge')}{'; indicative' if row.get('mgs_indicative') else ''})"
     ci = _CI.get(key)
     low, high = _CI_COLUMNS.get(key) or ((f"{ci}_low", f"{ci}_high") if ci else (None, None))
     if low and row.get(key) is not None and row.get(low) is not None:
