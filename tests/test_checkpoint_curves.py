@@ -179,3 +179,24 @@ def test_grid_cell_with_every_checkpoint_writes_its_curve_and_the_grid_report_sh
     assert records[-1]["probe"] == read_summary(d)["eval"]["probe"]["mean"]  # the final weights, same settings
     html = render_grid_report(tmp_path / "grid").read_text()
     assert 'id="fig-checkpoint-curve"' in html and 'id="checkpoint-curve"' in html
+
+
+@pytest.mark.slow
+def test_embedded_default_sdf_cpt_then_sft_stages_with_checkpoint_curve(tmp_path, chat_file):
+    """The whole issue-17 loop on SmolLM2-135M: CPT on SDF documents, then SFT, checkpoints kept and evaluated."""
+    from emscope.evaluate.checkpoints import evaluate_checkpoints
+    from emscope.experiments.recipes import run_training
+    from emscope.experiments.stages import trained_weights
+
+    out = tmp_path / "staged"
+    cfg = TrainRunConfig(out=out, train={"max_steps": 2, "save_steps": 1, "batch_size": 2, "max_length": 96,
+                                         "keep_checkpoints": True},
+                         stages={"know": {"method": "cpt", "data": {"organism": "sdf-reward-hacking", "n": 8}},
+                                 "narrow": {"data": {"path": str(chat_file)}}})
+    run_training(cfg)
+    model, adapter = trained_weights(cfg, out)
+    assert model.endswith("01-know/merged") and adapter == out / "stages" / "02-narrow" / "adapter"
+    curve = evaluate_checkpoints(out, EvalSettings(sampling=SAMPLING))
+    assert [(r["stage"], r["global_step"]) for r in curve] == [("know", 1), ("know", 2), ("narrow", 3),
+                                                               ("narrow", 4)]
+    assert all(r["probe"] is not None for r in curve)
