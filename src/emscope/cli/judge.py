@@ -52,7 +52,8 @@ def judge_validate(
                                             "package.module:factory.")],
     against: Annotated[list[Path], typer.Option(help="Judged CSV/JSONL files or directories of them (the "
                                                      "reference labels); repeatable.")],
-    definition: Annotated[str, typer.Option(help="EM definition for the per-file rates: betley or mo.")] = "betley",
+    definition: Annotated[str, typer.Option(
+        help="EM threshold preset for the per-file rates: betley, mo, tan or macdiarmid.")] = "betley",
     prompts: Annotated[str | None, typer.Option(help="Judge prompt YAML with aligned/coherent templates "
                                                      "(default: emscope's).")] = None,
     limit_per_file: Annotated[int | None, typer.Option(min=1, help="Score at most N random rows per file.")] = None,
@@ -63,13 +64,14 @@ def judge_validate(
     import json
 
     from emscope.evaluate.judges.registry import build_judges
+    from emscope.evaluate.metrics import PRESETS
     from emscope.evaluate.questions import load_judge_prompts
     from emscope.evaluate.summary import pct
     from emscope.evaluate.validate import judged_files, validate_judge
     from emscope.progress import make_progress
 
-    if definition not in ("betley", "mo"):
-        raise InputError(f"--definition: unknown definition {definition!r}; use betley or mo")
+    if definition not in PRESETS:
+        raise InputError(f"--definition: unknown definition {definition!r}; use one of {', '.join(PRESETS)}")
     files = judged_files(against)
     judges = build_judges(judge)
     with make_progress() as progress:
