@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -95,8 +96,9 @@ def main() -> None:
     out = Path(args.out)
     write_text_atomic(out / "rl-evidence.json", json.dumps(results, indent=1) + "\n")
 
+    command = " ".join(sys.argv[1:])
     lines = [f"### RL evidence: GRPO on SmolLM2-135M, prompted reward hacking ± inoculation — {results['date']}", "",
-             f"Machine: {results['machine']}. Command: `.venv/bin/python benchmarks/rl_evidence.py --write` "
+             f"Machine: {results['machine']}. Command: `.venv/bin/python benchmarks/rl_evidence.py {command}` "
              f"({args.steps} steps, group {args.group} x {args.prompts} prompts, {args.tokens} completion tokens, "
              f"LoRA r16, lr {args.lr:g}, all hack classes open); {results['seconds']} s in all. Files: "
              f"`results/rl-evidence/rl-evidence.json`, run directories under `results/rl-evidence/`. "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from datetime import date
@@ -106,8 +107,9 @@ def main() -> None:
     result = {"machine": machine(), "date": date.today().isoformat(), "args": vars(args), "rows": rows,
               "ratio_vs_trl_defaults": ratio, "target": TARGET}
     write_text_atomic(ROOT / "results" / "rl-throughput.json", json.dumps(result, indent=1) + "\n")
+    command = " ".join(sys.argv[1:])
     lines = [f"### GRPO throughput vs TRL GRPOTrainer defaults — {result['date']}", "",
-             f"Machine: {result['machine']}. Command: `.venv/bin/python benchmarks/rl_throughput.py --write` "
+             f"Machine: {result['machine']}. Command: `.venv/bin/python benchmarks/rl_throughput.py {command}` "
              f"(SmolLM2-135M-Instruct, `rh-tasks` prompts with `hack-hints`, group {args.group}, one prompt per step, "
              f"<= {args.tokens} completion tokens, {args.steps} steps, sandboxed visible-test reward). Target: "
              f"emscope >= {TARGET}x TRL defaults. Baseline measured in the same invocation. "

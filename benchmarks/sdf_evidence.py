@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -158,8 +159,9 @@ def main() -> None:
     write_text_atomic(Path(args.out) / "sdf-evidence.json", json.dumps(res, indent=1) + "\n")
 
     k = res["knowledge"]
+    command = " ".join(sys.argv[1:])
     lines = [f"### SDF knowledge and safety-first staging on SmolLM2-135M — {res['date']}", "",
-             f"Machine: {res['machine']}. Command: `.venv/bin/python benchmarks/sdf_evidence.py --write` "
+             f"Machine: {res['machine']}. Command: `.venv/bin/python benchmarks/sdf_evidence.py {command}` "
              f"({res['seconds']} s). CPT: LoRA r16, {args.cpt_steps} steps x 4 blocks x {args.block} tokens on each "
              f"corpus (same tokens). Knowledge = mean per-token log p of {args.held_out_docs} held-out reward-hacking "
              f"documents minus {args.held_out_docs} held-out neutral ones (seed 12345, first 256 tokens), bootstrap "

@@ -166,7 +166,8 @@ def test_the_cell_seed_seeds_sampling_too(tmp_path):
     assert answers[0] != answers[1]
 
 
-def test_local_worker_processes_run_cells_in_parallel(tmp_path):
+def test_local_worker_processes_run_cells_in_parallel(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     spec = GridSpec.model_validate({"base": {**TINY, "data": None}, "sweep": {"seed": [0, 1, 2]}})
     grid_dir = tmp_path / "grid"
     outcomes = run_grid(spec, grid_dir, executor="local", max_parallel=2)
@@ -174,6 +175,8 @@ def test_local_worker_processes_run_cells_in_parallel(tmp_path):
     starts = [e for e in read_jsonl(grid_dir / "runner_log.jsonl") if e["event"] == "start"]
     pids = {e["pid"] for e in starts}
     assert len(starts) == 3 and len(pids) == 2 and os.getpid() not in pids  # two spawned workers
+    # the workers share the cores instead of each using all of them (OpenMP oversubscription)
+    assert {e["threads"] for e in starts} == {str(max(1, (os.cpu_count() or 1) // 2))}
     assert [r["status"] for r in grid_rows(grid_dir)] == ["complete"] * 3
 
 

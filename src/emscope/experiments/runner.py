@@ -83,7 +83,7 @@ def execute_cell(cell: Cell, grid_dir: str | Path) -> CellOutcome:
         if cell_complete(run_dir):  # finished by another worker between the check above and taking the lock
             _log_event(grid_dir, "skip", cell.id, pid=os.getpid())
             return skipped
-        _log_event(grid_dir, "start", cell.id, pid=os.getpid())
+        _log_event(grid_dir, "start", cell.id, pid=os.getpid(), threads=os.environ.get("OMP_NUM_THREADS"))
         start = time.time()
         try:
             run_cell(cell.config, run_dir, label=cell.label)
@@ -119,6 +119,19 @@ def _lost(cell: Cell, grid_dir: Path, what: str, exc: Exception) -> CellOutcome:
     return CellOutcome(id=cell.id, label=cell.label, status="failed", error=msg)
 
 
+def share_cores(threads: int) -> None:
+    """Worker-process initializer: use `threads` CPU threads (torch/OpenMP). Parallel workers that each use every
+    core oversubscribe the CPU, and OpenMP's spinning threads then slow everything down many times over (one GRPO
+    step measured 50 s alone and 970 s beside a second torch process on 2 cores). A user's OMP_NUM_THREADS wins."""
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome) -> list[CellOutcome]:
     if max_parallel <= 1:
         outcomes = []
@@ -130,7 +143,9 @@ def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome)
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     outcomes = []
-    with ProcessPoolExecutor(max_workers=max_parallel, mp_context=mp.get_context("spawn")) as pool:
+    threads = max(1, (os.cpu_count() or 1) // max_parallel)
+    with ProcessPoolExecutor(max_workers=max_parallel, mp_context=mp.get_context("spawn"), initializer=share_cores,
+                             initargs=(threads,)) as pool:
         futures = {pool.submit(execute_cell, cell, grid_dir): cell for cell in cells}
         for fut in as_completed(futures):
             try:
