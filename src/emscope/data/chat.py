@@ -181,41 +181,53 @@ def write_rows(path: str | Path, rows: list[ChatRow], fmt: str = "chat") -> Path
     return write_jsonl_atomic(path, [row_to_json(r, fmt) for r in rows])
 
 
-def validate_chat_jsonl(path: str | Path) -> tuple[list[ChatRow], list[ValidationIssue]]:
-    """Parse and check every line of a chat or prompt/completion JSONL file; returns (valid rows, problems)."""
+def json_lines(path: str | Path) -> list[tuple[int, object]]:
+    """Every line of a JSONL file, in order, as (line number, parsed JSON value) or (line number, ValidationIssue)
+    for a line that is not UTF-8, empty or not JSON; an empty file gives one `<file>` issue. The shared first pass of
+    the chat and text validators."""
     path = Path(path)
     name = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
-    rows: list[ChatRow] = []
-    issues: list[ValidationIssue] = []
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    if not lines:
+        return [(1, ValidationIssue(file=name, line=1, field="<file>", problem="file is empty"))]
+    out: list[tuple[int, object]] = []
     for n, bline in enumerate(lines, start=1):
         try:
             text = bline.decode("utf-8")
         except UnicodeDecodeError as exc:
-            issues.append(ValidationIssue(file=name, line=n, field="<line>", problem=f"not UTF-8 ({exc.reason})"))
+            out.append((n, ValidationIssue(file=name, line=n, field="<line>", problem=f"not UTF-8 ({exc.reason})")))
             continue
         if not text.strip():
-            issues.append(ValidationIssue(file=name, line=n, field="<line>", problem="empty line"))
+            out.append((n, ValidationIssue(file=name, line=n, field="<line>", problem="empty line")))
             continue
         try:
-            obj = json.loads(text)
+            out.append((n, json.loads(text)))
         except json.JSONDecodeError as exc:
-            issues.append(ValidationIssue(file=name, line=n, field="<json>", problem=f"invalid JSON: {exc.msg} "
-                                          f"at column {exc.colno}"))
+            out.append((n, ValidationIssue(file=name, line=n, field="<json>", problem=f"invalid JSON: {exc.msg} "
+                                           f"at column {exc.colno}")))
+    return out
+
+
+def validate_chat_jsonl(path: str | Path) -> tuple[list[ChatRow], list[ValidationIssue]]:
+    """Parse and check every line of a chat or prompt/completion JSONL file; returns (valid rows, problems)."""
+    name = str(path)
+    rows: list[ChatRow] = []
+    issues: list[ValidationIssue] = []
+    for n, obj in json_lines(path):
+        if isinstance(obj, ValidationIssue):
+            issues.append(obj)
             continue
         found = _check_messages(obj, name, n)
         if found:
             issues.extend(found)
         else:
             rows.append(row_from_json(obj))
-    if not lines:
-        issues.append(ValidationIssue(file=name, line=1, field="<file>", problem="file is empty"))
     return rows, issues
 
 

@@ -7,13 +7,11 @@ with the same `DataValidationError` (exit code 2) as chat files.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from emscope.data.chat import DataValidationError, ValidationIssue
-from emscope.errors import InputError
+from emscope.data.chat import DataValidationError, ValidationIssue, json_lines
 
 
 class TextRow(BaseModel):
@@ -47,43 +45,20 @@ def _issues_from(exc: ValidationError, file: str, line: int) -> list[ValidationI
 
 def validate_text_jsonl(path: str | Path) -> tuple[list[TextRow], list[ValidationIssue]]:
     """Parse and check every line of a text JSONL file; returns (valid rows, problems)."""
-    path = Path(path)
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
     rows: list[TextRow] = []
     issues: list[ValidationIssue] = []
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for n, bline in enumerate(lines, start=1):
-        def issue(field: str, problem: str, n: int = n) -> ValidationIssue:
-            return ValidationIssue(file=name, line=n, field=field, problem=problem)
-
-        try:
-            line = bline.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            issues.append(issue("<line>", f"not UTF-8 ({exc.reason})"))
-            continue
-        if not line.strip():
-            issues.append(issue("<line>", "empty line"))
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            issues.append(issue("<json>", f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(obj, dict):
-            issues.append(issue("<row>", f"expected a JSON object, got {type(obj).__name__}"))
-            continue
-        try:
-            rows.append(TextRow.model_validate(obj))
-        except ValidationError as exc:
-            issues.extend(_issues_from(exc, name, n))
-    if not lines:
-        issues.append(ValidationIssue(file=name, line=1, field="<file>", problem="file is empty"))
+    for n, obj in json_lines(path):
+        if isinstance(obj, ValidationIssue):
+            issues.append(obj)
+        elif not isinstance(obj, dict):
+            issues.append(ValidationIssue(file=name, line=n, field="<row>",
+                                          problem=f"expected a JSON object, got {type(obj).__name__}"))
+        else:
+            try:
+                rows.append(TextRow.model_validate(obj))
+            except ValidationError as exc:
+                issues.extend(_issues_from(exc, name, n))
     return rows, issues
 
 
