@@ -47,10 +47,19 @@ def row_chars(row: ChatRow) -> int:
     return sum(len(m.content) for m in row.messages)
 
 
+def _generator(name: str):
+    """The generator `data.organism` names, or an InputError listing the known ones."""
+    from emscope.data.generators import get_generator
+
+    try:
+        return get_generator(name)
+    except KeyError as exc:
+        raise InputError(f"data.organism: {exc.args[0]}") from None
+
+
 def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
     """The plain-text documents `data` describes (method: cpt): a text generator (`sdf-reward-hacking`, optionally
     diluted into neutral documents; `sdf-neutral`) or a `{"text": ...}` JSONL; `max_row_chars` filters."""
-    from emscope.data.generators import get_generator
     from emscope.data.text import read_text_jsonl
 
     data_seed = seed if data.seed is None else data.seed
@@ -59,10 +68,7 @@ def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
     if data.path is not None:
         rows = read_text_jsonl(data.path)
     else:
-        try:
-            gen = get_generator(data.organism)
-        except KeyError as exc:
-            raise InputError(f"data.organism: {exc.args[0]}") from None
+        gen = _generator(data.organism)
         if gen.kind != "text":
             raise InputError(f"data.organism: {data.organism!r} builds chat rows; plain-text training (method: "
                              "cpt) needs a text generator (`emscope data list`: sdf-reward-hacking, sdf-neutral) "
@@ -88,18 +94,14 @@ def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
 def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
     """The training rows `data` describes: generated (then filtered and transformed) or read from `data.path`."""
     from emscope.data.chat import read_chat_jsonl
-    from emscope.data.generators import get_generator
     from emscope.data.transforms import apply_transforms
 
     data_seed = seed if data.seed is None else data.seed
     if data.path is not None:
         rows = read_chat_jsonl(data.path)
     else:
-        try:
-            gen = get_generator(data.organism)
-        except KeyError as exc:
-            raise InputError(f"data.organism: {exc.args[0]}") from None
-        if getattr(gen, "kind", "chat") != "chat":
+        gen = _generator(data.organism)
+        if gen.kind != "chat":
             raise InputError(f"data.organism: {data.organism!r} builds plain-text documents: train on them with "
                              "`method: cpt`")
         if data.dilute is not None:
