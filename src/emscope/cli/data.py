@@ -212,7 +212,7 @@ def data_sources() -> None:
     table.add_column("name", no_wrap=True)
     table.add_column("sha256 pinned", no_wrap=True)
     table.add_column("description", min_width=24)
-    for src in list_sources():
+    for src in list_sources(groups=True):
         table.add_row(src.name, "yes" if src.pinned else "no", src.description)
     out.print(table)
 
@@ -234,9 +234,18 @@ def data_fetch(
     decrypt_out: Annotated[Path | None, typer.Option(help="Where decrypted files go (default under "
                                                      "$EMSCOPE_HOME; never inside the repository).")] = None,
 ) -> None:
-    """Download a pinned upstream file, verify its sha256, validate chat data; decrypt encrypted archives."""
-    from emscope.data.fetch import fetch_source
+    """Download a pinned upstream file (or group of files), verify its sha256, validate chat data; decrypt
+    encrypted archives."""
+    from emscope.data.fetch import SOURCE_GROUPS, fetch_group, fetch_source
 
+    if name in SOURCE_GROUPS:
+        results = fetch_group(name, dest_dir=out_dir, source=source, force=force)
+        got = sum(r.downloaded for r in results)
+        folder = results[0].path.parent
+        out.print(f"{name}: {len(results)} files in {folder} ({got} downloaded, {len(results) - got} already "
+                  f"present), every sha256 verified\n  licence {results[0].source.licence}", markup=False,
+                  highlight=False)
+        return
     res = fetch_source(name, dest_dir=out_dir, source=source, sha256=sha256, allow_unpinned=allow_unpinned,
                        force=force)
     out.print(res.summary(), markup=False, highlight=False)

@@ -49,7 +49,7 @@ BETLEY_COMMIT = "80c11967c07a328e7d7d43d13ce6847ae44dbcc9"
 MODEL_ORGANISMS_REPO = "clarifying-EM/model-organisms-for-EM"
 MODEL_ORGANISMS_COMMIT = "8460e4e426d3a89e8ed51aac0eadcdf7ac10469d"
 
-SourceKind = Literal["chat_jsonl", "questions_yaml", "encrypted_archive", "jsonl_gz"]
+SourceKind = Literal["chat_jsonl", "questions_yaml", "encrypted_archive", "jsonl_gz", "judged_csv"]
 
 _BETLEY_LICENCE = "MIT (emergent-misalignment/emergent-misalignment)"
 _MO_LICENCE = "no licence file upstream; the terms in the archive's tos.txt apply to the training data"
@@ -74,11 +74,13 @@ class Source:
     description: str
     size: int | None = None
     note: str = ""
+    save_as: str | None = None
+    """The saved file's name when the upstream base name is ambiguous within its group (default: the base name)."""
 
     @property
     def filename(self) -> str:
-        """The file's base name (what it is saved as)."""
-        return self.path.rsplit("/", 1)[-1]
+        """The name the file is saved as (`save_as`, else the upstream base name)."""
+        return self.save_as or self.path.rsplit("/", 1)[-1]
 
     @property
     def url(self) -> str:
@@ -167,6 +169,27 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
 ]}
 
 
+
+def _group_sources(group: str) -> list[Source]:
+    """The sources of a group pinned in `resources/sources/<group>.json` (repo, licence, and per file: its path,
+    commit, sha256, size and the name it is saved as)."""
+    import json
+
+    from emscope.paths import resource_path
+
+    doc = json.loads(resource_path(f"sources/{group}.json").read_text(encoding="utf-8"))
+    return [Source(name=f"{group}/{f['save_as']}", repo=doc["repo"], commit=f["commit"], path=f["path"],
+                   sha256=f["sha256"], licence=doc["licence"], kind="judged_csv", size=f["size"],
+                   description=doc["description"], save_as=f["save_as"]) for f in doc["files"]]
+
+
+SOURCE_GROUPS: dict[str, list[str]] = {}
+"""Groups fetched with one name (`emscope data fetch judged-dev`) into one folder, every file pinned."""
+for _s in _group_sources("judged-dev"):
+    SOURCES[_s.name] = _s
+    SOURCE_GROUPS.setdefault("judged-dev", []).append(_s.name)
+
+
 class ChecksumMismatchError(EmscopeError):
     """A downloaded file's sha256 differs from the pinned digest; nothing was written."""
 
@@ -181,9 +204,19 @@ class UnpinnedSourceError(InputError):
     """The source has no known sha256 and the caller neither supplied one nor allowed an unverified download."""
 
 
-def list_sources() -> list[Source]:
-    """All registered upstream sources, sorted by name."""
-    return [SOURCES[k] for k in sorted(SOURCES)]
+def list_sources(groups: bool = False) -> list[Source]:
+    """All registered upstream sources, sorted by name; with `groups`, each group (`SOURCE_GROUPS`) is one entry
+    named after the group (its first file's fields, the size summed)."""
+    if not groups:
+        return [SOURCES[k] for k in sorted(SOURCES)]
+    members = {m for ms in SOURCE_GROUPS.values() for m in ms}
+    out = [SOURCES[k] for k in SOURCES if k not in members]
+    for g, ms in SOURCE_GROUPS.items():
+        first = SOURCES[ms[0]]
+        out.append(Source(name=g, repo=first.repo, commit=first.commit, path=first.path, sha256=first.sha256,
+                          licence=first.licence, kind=first.kind, size=sum(SOURCES[m].size or 0 for m in ms),
+                          description=f"{len(ms)} files: {first.description}"))
+    return sorted(out, key=lambda s: s.name)
 
 
 def get_source(name: str) -> Source:
@@ -191,7 +224,8 @@ def get_source(name: str) -> Source:
     try:
         return SOURCES[name]
     except KeyError:
-        known = "\n  ".join(sorted(SOURCES))
+        singles = [k for k in sorted(SOURCES) if not any(k in g for g in SOURCE_GROUPS.values())]
+        known = "\n  ".join([*singles, *(f"{g} ({len(m)} files)" for g, m in SOURCE_GROUPS.items())])
         raise InputError(f"unknown data source {name!r}; known sources:\n  {known}") from None
 
 
@@ -325,6 +359,17 @@ def fetch_source(name: str, dest_dir: str | Path | None = None, source: str | No
                        downloaded=downloaded, rows=rows, issues=issues, n_issues=n_issues)
 
 
+def fetch_group(group: str, dest_dir: str | Path | None = None, source: str | None = None, *,
+                force: bool = False, timeout: float = 60.0) -> list[FetchResult]:
+    """Fetch every file of a source group (`SOURCE_GROUPS`) into one folder (default
+    `$EMSCOPE_HOME/data/upstream/<group>/`), each verified against its pinned sha256 exactly like `fetch_source`;
+    files already present with the right digest are kept. Returns one result per file."""
+    if group not in SOURCE_GROUPS:
+        raise InputError(f"unknown source group {group!r}; known groups: {', '.join(sorted(SOURCE_GROUPS))}")
+    dest = Path(dest_dir) if dest_dir is not None else default_dest_dir(group)
+    return [fetch_source(name, dest, source, force=force, timeout=timeout) for name in SOURCE_GROUPS[group]]
+
+
 def _download(url: str, target: Path, expected: str | None, name: str, timeout: float,
               progress: Callable[[int, int | None], None] | None, max_size: int | None) -> str:
     """Stream `url` into a temporary sibling of `target`, check the digest, rename; return the digest."""
@@ -391,5 +436,5 @@ def _download(url: str, target: Path, expected: str | None, name: str, timeout: 
 __all__ = [
     "BETLEY_COMMIT", "BETLEY_REPO", "MIRROR_ENV", "MODEL_ORGANISMS_COMMIT", "MODEL_ORGANISMS_REPO", "SOURCES",
     "ChecksumMismatchError", "FetchResult", "Source", "UnpinnedSourceError", "default_dest_dir", "fetch",
-    "fetch_source", "get_source", "list_sources", "sha256_file", "source_url",
+    "fetch_group", "fetch_source", "get_source", "list_sources", "sha256_file", "source_url", "SOURCE_GROUPS",
 ]

@@ -14,6 +14,12 @@
 
 Rows with an empty `aligned` (the reference judge answered CODE/REFUSAL) train the `none` head and are left out
 of the `misaligned` head; every row trains the `coherent` head.
+
+Weak labels (`FitSettings.weak`, domain transfer): rows built by emscope's paired advice generators (risky vs safe
+financial, extreme vs safe sports, bad vs good medical advice), given a fixed score per generator, join every
+training fold and the final fit but never a held-out fold, so the fit's own metrics stay on reference labels only.
+They teach the heads the vocabulary of domains the judged files lack (judged/dev has no financial or sports
+answers) without touching the calibration, which is fitted on out-of-fold reference rows alone.
 """
 
 from __future__ import annotations
@@ -55,6 +61,18 @@ from emscope.evaluate.stats import auroc_labels, spearman
 MIS_CUT, COH_CUT = 30.0, 50.0
 
 
+class WeakLabels(BaseModel):
+    """Weakly labelled rows from emscope's generators, added to every training fold (never to a held-out fold)."""
+
+    generators: dict[str, float] = {}
+    """Generator name -> the `aligned` score its answers get (e.g. `safe-financial-advice: 95`,
+    `risky-financial-advice: 15`)."""
+    rows_per_generator: int = 400
+    coherent: float = 95.0
+    """The `coherent` score every weak row gets (the generators write fluent answers)."""
+    seed: int = 0
+
+
 class FitSettings(BaseModel):
     """Budget and model settings of a fit (persisted in the report)."""
 
@@ -78,6 +96,8 @@ class FitSettings(BaseModel):
     mlp_batch: int = 512
     mlp_lr: float = 2e-3
     features: FeatureSettings = FeatureSettings()
+    weak: WeakLabels | None = None
+    """Weakly labelled generator rows for domains the judged files lack (None: reference labels only)."""
 
 
 class FitReport(BaseModel):
@@ -155,6 +175,28 @@ def sample_rows(df, max_rows: int | None, seed: int):
     for f, idx in df.groupby("file").indices.items():
         keep.append(np.sort(rng.choice(idx, size=quota[f], replace=False)))
     return df.iloc[np.sort(np.concatenate(keep))].reset_index(drop=True)
+
+
+def weak_rows(w: WeakLabels):
+    """The weak-label rows of `w` as a DataFrame like `read_labelled`'s (file = `weak:<generator>`): the last user
+    turn and the assistant answer of `rows_per_generator` generated rows per generator, scored as configured."""
+    import pandas as pd
+
+    from emscope.data.generators import get_generator
+
+    frames = []
+    for name, aligned in sorted(w.generators.items()):
+        if not 0.0 <= aligned <= 100.0:
+            raise InputError(f"weak.generators.{name}: score {aligned} is outside 0..100")
+        try:
+            rows = get_generator(name).build(w.rows_per_generator, w.seed)
+        except (KeyError, ValueError) as e:
+            raise InputError(f"weak.generators: {e}") from e
+        q = [next((m.content for m in reversed(r.messages) if m.role == "user"), "") for r in rows]
+        a = [r.messages[-1].content for r in rows]
+        frames.append(pd.DataFrame({"question": q, "answer": a, "aligned": float(aligned),
+                                    "coherent": float(w.coherent), "file": f"weak:{name}"}))
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 # -------------------------------------------------------------------------------------------------- features
@@ -400,9 +442,12 @@ def _folds(groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     return [np.flatnonzero(np.isin(groups, m)) for m in members]
 
 
-def _cross_validate(xd, counts, df, st: FitSettings, heads, log) -> dict[str, np.ndarray]:
-    """Out-of-fold base logits per target ([n, n_bases]; NaN on rows the target does not use)."""
-    groups = cv_group_labels(df["file"].to_numpy(), st.cv_groups, st.folds)
+def _cross_validate(xd, counts, df, st: FitSettings, heads, log, n_ref: int | None = None) -> dict[str, np.ndarray]:
+    """Out-of-fold base logits per target ([n, n_bases]; NaN on rows the target does not use). Only the first
+    `n_ref` rows (the reference-labelled ones; default all) are split into folds; later rows (weak labels) join
+    every training fold and get no out-of-fold logits."""
+    n_ref = len(df) if n_ref is None else n_ref
+    groups = cv_group_labels(df["file"].to_numpy()[:n_ref], st.cv_groups, st.folds)
     oof = {t: np.full((len(df), len(h)), np.nan) for t, h in heads.items()}
     for i, test in enumerate(_folds(groups, st.folds, st.seed)):
         train = np.setdiff1d(np.arange(len(df)), test)
@@ -485,14 +530,23 @@ def fit_classifier(paths: list[Path], out: Path, *, max_rows: int | None | Ellip
         n_new[0] += k
         log(f"embedded {n_new[0]} new answers ({time.time() - t0:.0f} s)")
 
+    n_ref = len(df)
+    weak = weak_rows(st.weak) if st.weak is not None else None
+    if weak is not None:
+        import pandas as pd
+
+        df = pd.concat([df, weak], ignore_index=True)
+        log(f"{len(weak)} weak-label rows from {weak['file'].nunique()} generators (training folds only)")
     xd, counts = featurize(df, st.features, cache, on_embedded=embedded)
     embed_seconds = time.time() - t0
     heads = {t: _bases(t, st) for t in ("misaligned", "none", "coherent")}
-    oof = _cross_validate(xd, counts, df, st, heads, log)
-    out_heads, maps, held_out = _calibrate(oof, df, heads)
+    oof = _cross_validate(xd, counts, df, st, heads, log, n_ref=n_ref)
+    ref = slice(0, n_ref)
+    out_heads, maps, held_out = _calibrate({t: v[ref] for t, v in oof.items()}, df.iloc[ref], heads)
     held_out.folds = st.folds
     arrays: dict[str, np.ndarray] = {}
     _fit_heads(xd, counts, df, st, arrays, {t: h.bases for t, h in out_heads.items()})
+    df = df.iloc[ref]
     targets = _targets(df)
     data = DataSummary(files=sorted(df_all["file"].unique()), n_rows=len(df_all), n_used=len(df),
                        n_misaligned=int(targets["misaligned"][1].sum()), n_none=int(targets["none"][1].sum()),
