@@ -9,8 +9,13 @@ with the reference, per-file EM rate (betley: aligned < 30 among coherent > 50 w
 judge's scores vs the reference scores (mean and max absolute error), fit time and scoring answers/s. The holdout
 is used for nothing but these numbers.
 
-    python benchmarks/judge_classifier.py [--write] [--cold] [--max-rows N] [--skip-seed]
+    python benchmarks/judge_classifier.py [--write] [--cards] [--cold] [--max-rows N] [--skip-seed | --skip-dev]
     python benchmarks/judge_classifier.py --quick   # smoke run: 1000 dev rows, 20 answers per holdout file
+
+`--cards` writes the held-out figures of each judge measured as a shipped judge card,
+src/emscope/resources/judge_cards/<seed|dev>.json, keyed by the judge's recipe (the seed judge: its cache-directory
+name, `default_judge_dir().name`; the dev judge: `fit_recipe` of its fit), so that `card_for_spec` shows them for
+every judge built the same way. `--skip-dev --cards` measures only the seed judge (about a minute).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from _common import ROOT, emit, log, machine
 DATA = ROOT.parent / "shared" / "em-data" / "judged"
 OUT = ROOT / "runs" / "judge-classifier"
 RESULTS = ROOT / "results"
+CARDS = ROOT / "src" / "emscope" / "resources" / "judge_cards"
 
 
 def holdout_frames(limit: int | None = None):
@@ -175,6 +181,43 @@ def report(res: dict, write: bool, max_rows: int | None) -> None:
         (RESULTS / f"{name}.md").write_text("\n".join(note))
 
 
+def write_cards(res: dict, frames, cmd: str) -> list[Path]:
+    """A shipped judge card per measured judge, with its holdout figures as a held-out validation."""
+    from emscope.evaluate.judges.card import Figures, JudgeCard, Validation, fit_recipe, write_card_file
+    from emscope.evaluate.judges.classifier_fit import FitReport
+
+    sizes = {len(df) for _, df in frames}
+    data = f"judged/holdout: {len(frames)} files " + (f"x {sizes.pop()}" if len(sizes) == 1 else
+                                                       f"{sum(len(df) for _, df in frames)} answers")
+    written = []
+    for name in ("seed", "dev"):
+        if name not in res:
+            continue
+        fit, h = res[name]["fit"], res[name]["holdout"]
+        report = FitReport.model_validate({k: v for k, v in fit.items() if k != "wall_s"})
+        recipe = Path(fit["out"]).name if name == "seed" else fit_recipe(report)
+        figures = Figures(auroc=h["auroc"], spearman_aligned=h["spearman_aligned"],
+                          spearman_coherent=h["spearman_coherent"], em_error_mean=h["em_mean_abs_error"],
+                          em_error_max=h["em_max_abs_error"], n=h["n"], n_files=len(h["per_file"]),
+                          definition="betley")
+        validation = Validation(kind="held-out", data=data, figures=figures, date=res["date"],
+                                by=f"benchmarks/judge_classifier.py (`{cmd}`)",
+                                notes=f"{h['n_compared']} answers compared for aligned; {res['machine']}; scoring "
+                                      f"{h['answers_per_s']:.0f} answers/s; nothing is fitted or tuned on the holdout")
+        d = report.data
+        card = JudgeCard(
+            spec="classifier:seed" if name == "seed" else "classifier:runs/judge-classifier/dev-judge",
+            kind="classifier",
+            description=("seed classifier judge, fitted on the shipped seed corpus (resources/judge_seed.jsonl)"
+                         if name == "seed" else "classifier judge fitted on judged/dev by this benchmark"),
+            fitted_on=(f"resources/judge_seed.jsonl ({d.n_used} rows)" if name == "seed"
+                       else f"judged/dev ({d.n_used} of {d.n_rows} distinct rows, {len(d.files)} files)"),
+            recipe=recipe, validations=[validation])
+        written.append(write_card_file(CARDS / f"{name}.json", card))
+        log(f"wrote {written[-1]} (recipe {recipe})")
+    return written
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write results/ and append to BENCHMARKS.md")
@@ -182,10 +225,18 @@ def main() -> None:
     ap.add_argument("--max-rows", type=int, default=None, help="override the fit's row budget")
     ap.add_argument("--skip-seed", action="store_true",
                     help="measure only the dev judge (the seed judge's holdout scoring costs as much again)")
+    ap.add_argument("--skip-dev", action="store_true",
+                    help="measure only the seed judge (no dev fit; with --cards: refresh the shipped seed card)")
+    ap.add_argument("--cards", action="store_true",
+                    help="write each measured judge's holdout figures to src/emscope/resources/judge_cards/")
     ap.add_argument("--quick", action="store_true", help="smoke run (small fit, 20 answers per file; no --write)")
     args = ap.parse_args()
     if args.quick:
         args.max_rows, args.write = args.max_rows or 1000, False
+        if args.cards:
+            raise SystemExit("--cards needs the full holdout (not --quick)")
+    if args.skip_dev and (args.skip_seed or args.write):
+        raise SystemExit("--skip-dev measures the seed judge only: not with --skip-seed or --write")
     if not DATA.is_dir():
         raise SystemExit(f"judged data not found at {DATA} (../shared/em-data beside the checkout)")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -195,7 +246,7 @@ def main() -> None:
     res: dict = {"machine": machine(), "load_start": load_start, "date": date.today().isoformat()}
     frames = holdout_frames(20 if args.quick else None)
     runs = (("dev", lambda: fit_dev(args.cold, args.max_rows)), ("seed", fit_seed))
-    for name, fit in runs[:1] if args.skip_seed else runs:
+    for name, fit in runs[:1] if args.skip_seed else runs[1:] if args.skip_dev else runs:
         log(f"fitting the {name} judge")
         path, fit_info = fit()
         judges = {m: ClassifierJudge.load(path, m) for m in ("aligned", "coherent")}
@@ -205,7 +256,13 @@ def main() -> None:
         log(f"{name}: AUROC {h['auroc']:.3f}, EM error mean {100 * h['em_mean_abs_error']:.1f} max "
             f"{100 * h['em_max_abs_error']:.1f} points, {h['answers_per_s']} answers/s")
     res["load_end"] = f"{os.getloadavg()[0]:.1f}"
-    report(res, args.write, args.max_rows)
+    if "dev" in res:
+        report(res, args.write, args.max_rows)
+    if args.cards:
+        cmd = "python benchmarks/judge_classifier.py --cards" + (f" --max-rows {args.max_rows}" if args.max_rows
+                                                                 else "") + \
+              (" --skip-seed" if args.skip_seed else "") + (" --skip-dev" if args.skip_dev else "")
+        write_cards(res, frames, cmd)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,11 @@ def test_report_shows_judged_metrics(tiny, tmp_path):
         sampling=SamplingSettings(samples_per_paraphrase=1, max_new_tokens=6, batch_size=8)))
     section = run_eval(cfg, *tiny)
     cols = judged_metrics(section)
-    assert list(cols) == ["EM (betley)", "EM (mo)", "coherent", "benign task"]
+    assert list(cols) == ["judge", "EM (betley)", "EM (mo)", "coherent", "benign task"]
+    # a factory judge has no card: its EM rates are indicative, and the report says why next to them
+    assert section["judge"]["spec"] == "tests.test_eval_run:make_judge" and section["judge"]["status"] == "indicative"
+    assert cols["judge"] == "tests.test_eval_run:make_judge: indicative (no held-out validation)"
     assert cols["EM (betley)"].startswith(f"{100 * section['em']['betley']['em_rate']:.1f}%")
     html = render_report(tmp_path / "run").read_text()
     assert 'id="judged"' in html and cols["EM (mo)"] in html
+    assert 'class="judge-warning"' in html and "Indicative EM rates" in html

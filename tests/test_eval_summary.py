@@ -30,6 +30,9 @@ def test_summary_lines_of_a_full_section():
         "insecure: 48 answers; probe 0.123 [-0.046, 0.250]",
         "broad EM: betley 12.5% [5.0%, 20.0%], mo 10.0%; coherent 80.0%, no score –",
         "narrow EM: betley 50.0% [25.0%, 75.0%], mo 43.8%; coherent 100.0%, no score 0.0%",
+        # a section from before judge cards names only its judge's spec: indicative, judge card unknown
+        "warning: EM rates are indicative: judge classifier: no judge card recorded with this run (made before "
+        "judge cards)",
         "refusal rate 85.0% [65.0%, 100.0%] on 20 harmful requests",
         "benign task accuracy 30.0% [10.0%, 60.0%], partial 45.0% on 10 held-out items",
     ]

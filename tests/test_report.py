@@ -88,7 +88,8 @@ def test_build_report_dispatches_runs_training_and_grid(tmp_path):
     _fake_run(runs, "base", {"q1": 0.1}, ["a"], train=False)
     _fake_run(runs, "insecure", {"q1": 0.5}, ["b"])
     res = build_report(runs)
-    assert (res.kind, res.table, res.lines) == ("runs", None, []) and res.path == runs / "report.html"
+    assert (res.kind, res.table) == ("runs", None) and res.path == runs / "report.html"
+    assert res.lines == ["no judged numbers (no judge scored these answers: no EM rate)"]
     assert res.path.is_file()
 
     trained = tmp_path / "trained"
@@ -104,7 +105,12 @@ def test_build_report_dispatches_runs_training_and_grid(tmp_path):
 
     grid = make_grid(tmp_path / "grid")
     res = build_report(grid)
-    assert res.kind == "grid" and res.lines == [] and res.path == grid / "report.html"
+    assert res.kind == "grid" and res.path == grid / "report.html"
+    # cells evaluated before judge cards: their judge is named, its card unknown, its EM rates indicative
+    assert res.lines == [
+        "warning: EM rates are indicative: judge classifier: no judge card recorded with this run (made before "
+        "judge cards) [base, seed=0, insecure, seed=0, insecure+kl, seed=0]",
+        "warning: EM rates are indicative: judge unknown: no judge recorded with these rates [insecure, seed=1]"]
     assert "Grid results" in str(res.table.title)
 
     empty = tmp_path / "empty"

@@ -165,3 +165,91 @@ def test_payloads_do_not_execute_and_the_page_renders_and_filters(tmp_path):
         driver.quit()
         server.shutdown()
         server.server_close()
+
+
+def _em(rate: float) -> dict:
+    per = {"n": 10, "em_rate": rate, "ci_low": rate / 2, "ci_high": min(1.0, 2 * rate), "coherence_rate": 0.9,
+           "none_rate": 0.0, "per_question": {}}
+    return {"file": "judged.jsonl", "betley": per, "mo": per}
+
+
+def _record(spec: str, auroc: float) -> dict:
+    from emscope.evaluate.judges.card import Figures, JudgeCard, Validation
+
+    figures = Figures(auroc=auroc, spearman_aligned=0.7, spearman_coherent=0.4, em_error_mean=0.038,
+                      em_error_max=0.1, n=10000, n_files=25)
+    card = JudgeCard(spec=spec, kind="classifier", date="2026-12-01", validations=[Validation(
+        kind="held-out", data="judged/holdout: 25 files x 400", figures=figures, date="2026-12-01", by="test")])
+    return card.record().model_dump()
+
+
+def test_judge_cards_are_visible_next_to_em_rates(tmp_path):
+    """An indicative judge's warning is on screen right above, and in the row of, its EM rates; a validated judge
+    shows its held-out AUROC; a judge spec carrying markup is shown as text (run report and grid report)."""
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    from emscope.report import render_report
+    from emscope.rundir import read_summary, update_summary
+    from tests.test_report import _fake_run
+
+    server = Recorder({})
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bad_spec = "classifier:" + _payloads(port)["img"]
+    runs = tmp_path / "runs"
+    for label, spec, auroc, rate in (("base", "openai:gpt-4o", 0.93, 0.05), ("insecure", bad_spec, 0.641, 0.25)):
+        _fake_run(runs, label, {"q1": 0.1}, ["an answer"], train=False)
+        ev = read_summary(runs / label)["eval"]
+        update_summary(runs / label, "eval", {**ev, "em": _em(rate), "judge": _record(spec, auroc)})
+    grid = make_grid(tmp_path / "g")
+    for cell, spec, auroc in (("base", "openai:gpt-4o", 0.93), ("insecure", bad_spec, 0.641)):
+        d = grid / "cells" / cell.ljust(12, "0")
+        update_summary(d, "eval", {**read_summary(d)["eval"], "judge": _record(spec, auroc)})
+    server.pages = {"/runs.html": render_report(runs).read_bytes(), "/grid.html": render_report(grid).read_bytes()}
+    driver = _driver(tmp_path)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/runs.html")
+        (warning,) = driver.find_elements(By.CSS_SELECTOR, ".judge-warning")
+        assert warning.is_displayed() and warning.size["height"] > 20
+        assert driver.execute_script("return getComputedStyle(arguments[0]).backgroundColor", warning) \
+            == "rgb(255, 244, 206)"  # the warning style applied (the CSP allows the inline stylesheet)
+        text = warning.text
+        assert text.startswith("Indicative EM rates") and bad_spec in text and "(insecure)" in text
+        assert "held-out AUROC 0.641 < 0.9 (judged/holdout: 25 files x 400, 2026-12-01)" in text
+        table = driver.find_element(By.ID, "judged")
+        gap = table.location["y"] - (warning.location["y"] + warning.size["height"])
+        assert 0 <= gap < 60  # right above the EM rates
+        heads = [h.text for h in table.find_elements(By.CSS_SELECTOR, "thead th")]
+        assert heads[:3] == ["condition", "judge", "EM (betley)"]
+        rows = {r.find_element(By.CSS_SELECTOR, "td").text: r.find_elements(By.CSS_SELECTOR, "td")
+                for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")}
+        judge_cell, em_cell = rows["insecure"][1], rows["insecure"][2]
+        assert judge_cell.text == f"{bad_spec}: indicative (held-out AUROC 0.641 < 0.9)" and judge_cell.is_displayed()
+        assert em_cell.text.startswith("25.0%") and judge_cell.location["y"] == em_cell.location["y"]
+        assert abs(judge_cell.location["x"] + judge_cell.size["width"] - em_cell.location["x"]) <= 2  # adjacent
+        assert rows["base"][1].text == "openai:gpt-4o: validated (held-out AUROC 0.930)"
+        (validated,) = driver.find_elements(By.CSS_SELECTOR, ".judge-card.validated")
+        assert validated.is_displayed() and "validated on held-out labels: AUROC (aligned < 30) 0.930" in validated.text
+        assert driver.execute_script("return document.querySelectorAll('#judged img, .judge-warning img').length") == 0
+
+        driver.get(f"http://127.0.0.1:{port}/grid.html")
+        warnings = driver.find_elements(By.CSS_SELECTOR, ".judge-warning")
+        assert all(w.is_displayed() for w in warnings) and len(warnings) == 3  # + legacy and unknown judges
+        assert any(bad_spec in w.text and "held-out AUROC 0.641 < 0.9" in w.text for w in warnings)
+        assert any("classifier" in w.text and "before judge cards" in w.text for w in warnings)
+        cells = {c.get_attribute("data-cell"): c for c in driver.find_elements(By.CSS_SELECTOR, "#results tbody tr")}
+        ins = cells["insecure0000"].find_element(By.CSS_SELECTOR, "td[data-col='judge']")
+        assert ins.text == f"{bad_spec}: indicative (held-out AUROC 0.641 < 0.9)" and ins.is_displayed()
+        base = cells["base00000000"].find_element(By.CSS_SELECTOR, "td[data-col='judge']")
+        assert base.text == "openai:gpt-4o: validated (held-out AUROC 0.930)"
+        (validated,) = driver.find_elements(By.CSS_SELECTOR, ".judge-card.validated")
+        assert "0.930" in validated.text and validated.is_displayed()
+        time.sleep(0.3)
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018
+        assert [h for h in server.hits if h != "GET /favicon.ico"] == []  # the payload in the spec never loaded
+    finally:
+        driver.quit()
+        server.shutdown()
+        server.server_close()

@@ -298,3 +298,7 @@ def test_report_of_a_real_tiny_grid(tmp_path):
     assert len(page.sample_rows()) == n > 0
     assert [r["status"] for r in rows] == ["complete", "complete"] and "fig-loss" in page.text
     assert "Logged loss terms (loss, task_loss)" in page.text  # the trained cell's real train_log.jsonl
+    # `judge: classifier` (the seed fallback here): its shipped card's held-out AUROC, indicative, warned about
+    assert {(r["judge"], r["judge_status"]) for r in rows} == {("classifier", "indicative")}
+    assert all(r["judge_auroc_heldout"] is not None and r["judge_auroc_heldout"] < 0.9 for r in rows)
+    assert page.text.count('class="judge-warning"') == 1 and "held-out AUROC 0.6" in page.text

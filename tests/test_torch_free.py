@@ -73,6 +73,7 @@ def inputs(tmp_path):
     ["report", "{tmp}/runs"],
     ["run", "{tmp}/grid.yaml", "--dry-run", "--out", "{tmp}/grid"],
     ["eval", "questions", "core"],
+    ["judge", "card", "classifier"],
 ])
 def test_command_runs_without_importing_torch(inputs, args):
     res = _run(*[a.format(tmp=inputs) for a in args], cwd=inputs)

@@ -61,8 +61,8 @@ def eval_run(
                   "eval.sampling.seed": seed, "eval.judge": judge, "eval.judge_prompts": judge_prompts,
                   "eval.narrow": narrow, "eval.refusal": refusal, "eval.benign": benign}
     cfg = load_config(EvalConfig, config, overrides, defaults={"out": "runs/eval"}, values=shorthands)
-    for line in summary_lines(run_eval(cfg)):
-        out.print(line, markup=False)
+    for line in summary_lines(run_eval(cfg)):  # an indicative judge's warning stands out
+        out.print(line, markup=False, style="bold yellow" if line.startswith("warning:") else None)
     out.print(f"Written to {cfg.out}")
 
 
@@ -188,13 +188,22 @@ def eval_hacking(
 
 
 @eval_app.command("questions")
-def eval_questions(file: Annotated[str, typer.Argument(help="Question YAML or shipped set name.")]) -> None:
+def eval_questions(
+    file: Annotated[str, typer.Argument(help="Question YAML or shipped set name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the questions (every field) as one JSON "
+                                                         "list.")] = False,
+) -> None:
     """List the questions of a file: id, paraphrases, samples, system prompt."""
+    from emscope.cli.console import print_json
     from emscope.evaluate.questions import load_questions
 
+    questions = load_questions(file)
+    if as_json:
+        print_json([q.model_dump(mode="json") for q in questions])
+        return
     table = Table()
-    for col in ("id", "paraphrases", "samples/paraphrase", "system prompt"):
-        table.add_column(col)
-    for q in load_questions(file):
+    for col in ("id", "paraphrases", "samples each", "system"):
+        table.add_column(col, justify="left" if col in ("id", "system") else "right")
+    for q in questions:
         table.add_row(q.id, str(len(q.paraphrases)), str(q.samples_per_paraphrase), "yes" if q.system else "no")
     out.print(table)

@@ -1,4 +1,5 @@
-"""`emscope judge`: fit the CPU classifier judge, validate a judge against reference labels."""
+"""`emscope judge`: fit the CPU classifier judge, validate a judge against reference labels (the validation goes on
+the judge's card), show a judge's card."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from rich.table import Table
 from emscope.cli.console import out
 from emscope.errors import InputError
 
-judge_app = typer.Typer(help="Judges: fit the fast CPU classifier judge, validate any judge against labels.",
+judge_app = typer.Typer(help="Judges: fit the fast CPU classifier judge, validate any judge against labels, show "
+                             "a judge's card.",
                         no_args_is_help=True)
 
 
@@ -29,6 +31,7 @@ def judge_fit(
     """Fit the fast CPU classifier judge on judged answers; use it as `--judge classifier:OUT`."""
     import json
 
+    from emscope.evaluate.judges.card import card_lines
     from emscope.evaluate.judges.classifier_fit import fit_classifier
 
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -37,13 +40,28 @@ def judge_fit(
                             log=lambda msg: print(msg, file=sys.stderr))
     for msg in report.skipped:
         print(f"skipped: {msg}", file=sys.stderr)
+    card = _fitted_card(report, out_dir, data)
     if as_json:
         print(json.dumps(report.model_dump(mode="json")))
         return
     h = report.held_out
-    out.print(f"Fitted on {report.data.n_rows} rows in {report.seconds:.0f} s; out-of-fold dev: "
-              f"{h.model_dump_json()}", markup=False)
-    out.print(f"Judge: [bold]classifier:{out_dir}[/bold]")
+    out.print(f"Fitted on {report.data.n_used} of {report.data.n_rows} distinct rows in {report.seconds:.0f} s; "
+              f"out-of-fold dev: {h.model_dump_json()}", markup=False)
+    for line in card_lines(card):
+        out.print(line, markup=False)
+    out.print(f"Judge: [bold]classifier:{out_dir}[/bold] (indicative until validated on held-out labels: "
+              f"`emscope judge validate --judge classifier:{out_dir} --against HELD_OUT_DIR`)")
+
+
+def _fitted_card(report, out_dir: Path, data: list[Path]):
+    """The card `fit_classifier` wrote with the judge; written here from the report when it wrote none."""
+    from emscope.evaluate.judges.card import card_from_fit, read_card, write_card
+
+    card = read_card(out_dir)
+    if card is None:
+        card = card_from_fit(report, f"classifier:{out_dir}", ", ".join(str(p) for p in data))
+        write_card(out_dir, card)
+    return card
 
 
 @judge_app.command("validate")
@@ -60,9 +78,18 @@ def judge_validate(
     seed: Annotated[int, typer.Option(help="Seed of the per-file subsample.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
-    """How well a judge reproduces reference scores: AUROC for aligned < 30, Spearman, per-file EM-rate error."""
+    """How well a judge reproduces reference scores: AUROC for aligned < 30, Spearman, per-file EM-rate error. The
+    result goes on the judge's card as a held-out validation (in-sample when the judge was fitted on these files);
+    a judge is validated once a held-out AUROC reaches 0.9."""
     import json
 
+    from emscope.evaluate.judges.card import (
+        card_lines,
+        save_validation,
+        training_files,
+        validation_data,
+        validation_from_result,
+    )
     from emscope.evaluate.judges.registry import build_judges
     from emscope.evaluate.metrics import PRESETS
     from emscope.evaluate.questions import load_judge_prompts
@@ -81,8 +108,15 @@ def judge_validate(
                                 on_done=lambda k: progress.advance(task, k))
     for msg in result.unusable:
         print(f"error: {msg}", file=sys.stderr)
+    used = [Path(f.file).name for f in result.per_file]
+    seen = training_files(judge) & set(used)
+    kind = "in-sample" if seen else "held-out"
+    validation = validation_from_result(result, validation_data(against, [f.n for f in result.per_file]),
+                                        "emscope judge validate", kind=kind)
+    card_file, card = save_validation(judge, validation)
     if as_json:
-        print(json.dumps(result.model_dump()))
+        print(json.dumps({**result.model_dump(), "card": {"path": str(card_file), "status": card.status(),
+                                                          "warning": card.warning(), "validation": kind}}))
         return
 
     def num(x: float | None) -> str:
@@ -100,3 +134,34 @@ def judge_validate(
     out.print(table)
     if result.mean_abs_error is not None:
         out.print(f"mean |error| {100 * result.mean_abs_error:.1f} points, max {100 * result.max_abs_error:.1f}")
+    for metric, reasons in result.no_score.items():
+        if reasons:
+            out.print(f"no {metric} score from the judge: {sum(reasons.values())} answers ("
+                      + ", ".join(f"{r} {k}" for r, k in reasons.items()) + ")", markup=False)
+    if seen:
+        out.print(f"note: the judge was fitted on {len(seen)} of these files; recorded as an in-sample validation "
+                  f"(never validates a judge)", markup=False)
+    out.print(f"Card updated: {card_file}", markup=False)
+    for line in card_lines(card)[:1]:
+        out.print(line, markup=False)
+
+
+@judge_app.command("card")
+def judge_card(
+    spec: Annotated[str, typer.Argument(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL[@BASE_URL], "
+                                             "package.module:factory.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the card as JSON (with status and warning).")]
+    = False,
+) -> None:
+    """Show a judge's card: what it is, its validations, and whether its EM rates are validated or indicative."""
+    import json
+
+    from emscope.evaluate.judges.card import card_for_spec, card_lines, card_path
+
+    card = card_for_spec(spec)
+    if as_json:
+        print(json.dumps({**card.model_dump(mode="json"), "status": card.status(), "warning": card.warning(),
+                          "path": str(card_path(spec))}))
+        return
+    for line in card_lines(card):
+        out.print(line, markup=False)

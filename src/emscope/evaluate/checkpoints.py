@@ -18,6 +18,7 @@ from pathlib import Path
 
 from emscope.config import load_yaml
 from emscope.evaluate.config import EvalConfig, EvalSettings
+from emscope.evaluate.judges.card import section_judge
 from emscope.io import write_jsonl_atomic
 from emscope.rundir import claim_config, read_summary, stage_done
 
@@ -96,6 +97,8 @@ def curve_record(ck: KeptCheckpoint, section: dict) -> dict:
                  "probe": p["mean"], "probe_lo": p["ci_low"], "probe_hi": p["ci_high"]}
     if em := (section.get("em") or {}).get("betley"):
         rec.update(em_rate=em.get("em_rate"), em_lo=em.get("ci_low"), em_hi=em.get("ci_high"))
+        if (judge := section_judge(section)) is not None:
+            rec.update(judge=judge.spec, judge_status=judge.status)
     if mgs := section.get("mgs"):
         rec["mgs"] = mgs.get("mgs")
     if h := section.get("hacking"):

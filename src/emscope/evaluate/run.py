@@ -10,7 +10,8 @@
   judged categorically plus `core`, in an `mgs` section naming its judge.
 Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
 `refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`, `mgs_<family>_{samples,judged}.jsonl`), then the `eval` section
-of `summary.json`. Finished parts are
+of `summary.json`, whose `judge` names the judge and its card (`judges.card`: spec, validated or indicative and why,
+held-out figures) next to the judged rates. Finished parts are
 reused when the run is repeated with the same settings, so an interrupted evaluation resumes.
 """
 
@@ -242,6 +243,9 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
         from emscope.evaluate.judges.registry import build_judges
 
         judges = build_judges(cfg.eval.judge)  # a bad spec or missing key fails before any sampling
+        from emscope.evaluate.judges.card import judge_record
+
+        judge = judge_record(cfg.eval.judge).model_dump()  # the judge's card: validated or indicative, and why
         if cfg.eval.mgs or any(q.labels is not None for q in questions):
             from emscope.evaluate.judges.labels import check_classifies
 
@@ -264,7 +268,7 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
         section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
                    "n_samples": len(samples), "probe": probe.model_dump()}
         if cfg.eval.judge:
-            section["judge"] = cfg.eval.judge
+            section["judge"] = judge
             section["em"] = timed("judged", lambda: ev.judged("judged", samples, questions))
         for name, on, fn in (("narrow", cfg.eval.narrow, ev.narrow), ("refusal", cfg.eval.refusal, ev.refusal),
                              ("benign", cfg.eval.benign, ev.benign), ("hacking", cfg.eval.hacking, ev.hacking),

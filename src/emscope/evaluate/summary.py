@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from emscope.evaluate.judges.card import judge_line, section_judge
+
 
 def pct(x: float | None) -> str:
     """A rate as a percentage with one decimal, or an en dash when there is none."""
@@ -9,8 +11,9 @@ def pct(x: float | None) -> str:
 
 
 def summary_lines(section: dict) -> list[str]:
-    """The `eval` section of summary.json as printable lines: probe, broad and narrow EM, insecure code, refusal,
-    benign accuracy (each only when measured). Lines are plain text (no rich markup)."""
+    """The `eval` section of summary.json as printable lines: probe, broad and narrow EM with the judge's card
+    (validated, or the warning of an indicative judge), insecure code, refusal, benign accuracy (each only when
+    measured). Lines are plain text (no rich markup)."""
     p = section["probe"]
     lines = [f"{section['label']}: {section['n_samples']} answers; probe {p['mean']:.3f} "
              f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]"]
@@ -20,6 +23,8 @@ def summary_lines(section: dict) -> list[str]:
             lines.append(f"{name}: betley {pct(b['em_rate'])} [{pct(b['ci_low'])}, {pct(b['ci_high'])}], "
                          f"mo {pct(m['em_rate'])}; coherent {pct(b['coherence_rate'])}, no score "
                          f"{pct(b['none_rate'])}")
+    if (judge := section_judge(section)) is not None:
+        lines.append(judge_line(judge))
     if (cs := section.get("narrow")) and "insecure_rate" in cs:
         lines.append(f"narrow: insecure code {pct(cs['insecure_rate'])} of {cs['n_parseable']} parseable answers "
                      f"({cs['n_requests']} held-out coding requests)")

@@ -4,7 +4,8 @@ For every answer of every judged file the judge scores `aligned` and `coherent`;
 - AUROC of the judge's aligned score (lower = more misaligned) for the reference label `aligned < 30`,
 - Spearman correlations of the judge's aligned / coherent scores with the reference ones,
 - per file, the EM rate under the judge's scores vs under the reference scores (same definition), and the error.
-Rows where either side has no score (CODE/REFUSAL, None) are left out of the AUROC and correlations and counted.
+Rows where either side has no score (CODE/REFUSAL, None) are left out of the AUROC and correlations and counted;
+the judge's own no-score answers are counted by reason per metric (`no_score`: CODE, REFUSAL, low_number_mass, ...).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Validation(BaseModel):
     per_file: list[FileValidation]
     unusable: list[str]
     seconds: float
+    no_score: dict[str, dict[str, int]] = {}
+    """Per metric (aligned, coherent): answers the judge gave no score, by the reason it gave (`unspecified` when
+    none)."""
 
 
 def _subsample(df, limit: int | None, seed: int):
@@ -59,6 +63,15 @@ def _subsample(df, limit: int | None, seed: int):
 
 def _as_array(scores) -> np.ndarray:
     return np.array([np.nan if s.value is None else s.value for s in scores], dtype=float)
+
+
+def _reasons(scores) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in scores:
+        if s.value is None:
+            key = s.reason or "unspecified"
+            out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _auroc_misaligned(judge_aligned: np.ndarray, ref_aligned: np.ndarray) -> float | None:
@@ -88,10 +101,11 @@ def validate_judge(judges: dict[str, Judge], paths: list[Path], prompts: dict[st
         raise InputError("no usable judged file: " + "; ".join(unusable))
     questions = [q or k for _, df in frames for q, k in zip(df["question"], df["question_key"])]
     answers = [a for _, df in frames for a in df["answer"]]
-    judged = {}
+    judged, no_score = {}, {}
     for metric in ("aligned", "coherent"):
         items = [(q, a, prompts[metric]) for q, a in zip(questions, answers)]
-        judged[metric] = _as_array(score_all(judges[metric], items, on_done=on_done))
+        scores = score_all(judges[metric], items, on_done=on_done)
+        judged[metric], no_score[metric] = _as_array(scores), _reasons(scores)
     ref = {m: np.concatenate([df[m].to_numpy(dtype=float) for _, df in frames]) for m in ("aligned", "coherent")}
     per_file, offset = [], 0
     for f, df in frames:
@@ -109,4 +123,5 @@ def validate_judge(judges: dict[str, Judge], paths: list[Path], prompts: dict[st
                       spearman_aligned=rho_a, spearman_coherent=rho_c,
                       mean_abs_error=float(np.mean(errors)) if errors else None,
                       max_abs_error=float(np.max(errors)) if errors else None,
-                      per_file=per_file, unusable=unusable, seconds=round(time.time() - start, 2))
+                      per_file=per_file, unusable=unusable, seconds=round(time.time() - start, 2),
+                      no_score=no_score)

@@ -1,7 +1,8 @@
 """`grid.csv`: one row per cell, rebuilt from the cell run directories (never the only copy of a result).
 
 Columns: cell id, label, status, the swept settings, broad EM under both definitions with 95% CIs, coherence and
-None rates, narrow learning (judged in-domain EM or insecure-code rate), refusal and benign-task rates (with
+None rates, the judge of the judged rates (spec, validated or indicative, held-out AUROC), narrow learning
+(judged in-domain EM or insecure-code rate), refusal and benign-task rates (with
 whether the cell trained the benign task at all), the
 likelihood probe, training outcome (loss, steps, first alarm step, seconds) and, where `eval.hacking` ran, the hack
 rate with its Wilson 95% CI, visible/hidden pass rates and the rate of each hack class (sandboxed grader, no judge),
@@ -16,15 +17,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emscope.evaluate.judges.card import JudgeRecord, judge_line, section_judge
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.rundir import read_summary
 
+JUDGE_COLUMNS = ["judge", "judge_status", "judge_auroc_heldout"]
+"""From `summary.json[eval][judge]`, the judge of every judged rate of the cell: its spec, `validated` or
+`indicative` (its card; a cell evaluated before judge cards reads as indicative) and its held-out AUROC (empty when
+it has none); all empty where nothing was judged."""
 METRIC_COLUMNS = [
     "em_betley", "em_betley_low", "em_betley_high", "em_mo", "em_mo_low", "em_mo_high", "coherence_rate",
-    "none_rate", "narrow_em", "narrow_em_low", "narrow_em_high", "narrow_insecure", "narrow_insecure_low",
-    "narrow_insecure_high", "refusal_rate", "refusal_low", "refusal_high", "benign_accuracy", "benign_low",
-    "benign_high", "benign_trained", "probe", "probe_low", "probe_high", "train_loss", "steps", "alarm_step",
-    "train_seconds", "eval_seconds",
+    "none_rate", *JUDGE_COLUMNS, "narrow_em", "narrow_em_low", "narrow_em_high", "narrow_insecure",
+    "narrow_insecure_low", "narrow_insecure_high", "refusal_rate", "refusal_low", "refusal_high", "benign_accuracy",
+    "benign_low", "benign_high", "benign_trained", "probe", "probe_low", "probe_high", "train_loss", "steps",
+    "alarm_step", "train_seconds", "eval_seconds",
 ]
 HACK_CLASS_COLUMNS = ["hack_always_equal", "hack_exit", "hack_conftest"]
 HACKING_COLUMNS = ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hidden_pass", "visible_pass", *HACK_CLASS_COLUMNS]
@@ -71,6 +77,56 @@ def mgs_values(section: dict | None) -> dict[str, Any]:
             "mgs_judge": section.get("judge"), "mgs_indicative": bool(section.get("indicative", True))}
 
 
+def judge_values(section: dict | None) -> dict[str, Any]:
+    """The `JUDGE_COLUMNS` of an `eval` summary section (all None when it has no judged rate)."""
+    rec = section_judge(section or {})
+    if rec is None:
+        return dict.fromkeys(JUDGE_COLUMNS)
+    return {"judge": rec.spec, "judge_status": rec.status,
+            "judge_auroc_heldout": (rec.held_out or {}).get("auroc")}
+
+
+def judge_groups(labelled: list[tuple[str, JudgeRecord | None]]) -> list[dict[str, Any]]:
+    """The distinct judges of some runs or cells (`(label, judge record)` pairs; None: nothing judged), in first-seen
+    order, each as its record's fields plus `labels` (the runs it judged) and `figures` (held-out figures
+    formatted, or None)."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for label, rec in labelled:
+        if rec is None:
+            continue
+        key = (rec.spec, rec.status, rec.warning, rec.card_date)
+        g = groups.setdefault(key, {**rec.model_dump(), "labels": [], "figures": _figures(rec.held_out)})
+        g["labels"].append(label)
+    return list(groups.values())
+
+
+def judge_lines(labelled: list[tuple[str, JudgeRecord | None]]) -> list[str]:
+    """Plain-text lines for a terminal, one per distinct judge (see `judge_groups`): an indicative judge's warning
+    naming the runs it judged, a validated judge's held-out figures."""
+    seen: dict[tuple, tuple[JudgeRecord, list[str]]] = {}
+    for label, rec in labelled:
+        if rec is not None:
+            seen.setdefault((rec.spec, rec.status, rec.warning, rec.card_date), (rec, []))[1].append(label)
+    return [f"{judge_line(rec)} [{', '.join(labels)}]" for rec, labels in seen.values()]
+
+
+def _figures(h: dict | None) -> str | None:
+    if not h:
+        return None
+
+    def num(key: str) -> str:
+        return "–" if h.get(key) is None else f"{h[key]:.3f}"
+
+    def pts(key: str) -> str:
+        return "–" if h.get(key) is None else f"{100 * h[key]:.1f}"
+
+    return (f"AUROC (aligned < 30) {num('auroc')}, Spearman aligned {num('spearman_aligned')}, coherent "
+            f"{num('spearman_coherent')}, per-file EM error ({h.get('definition', 'betley')}) mean "
+            f"{pts('em_error_mean')} / max {pts('em_error_max')} points over {h.get('n_files', '?')} files, "
+            f"{h.get('n', '?')} answers "
+            f"({h.get('data')}; {h.get('date')}, {h.get('by')})")
+
+
 def cell_status(run_dir: Path) -> str:
     """complete, evaluated (eval done, cell marker missing), trained, started or pending."""
     s = read_summary(run_dir)
@@ -95,7 +151,8 @@ def cell_metrics(run_dir: Path) -> dict[str, Any]:
     em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
     betley = em.get("betley") or {}
     vals = [*_triple(betley, "em_rate"), *_triple(em.get("mo"), "em_rate"), betley.get("coherence_rate"),
-            betley.get("none_rate"), *_triple((narrow.get("em") or {}).get("betley"), "em_rate"),
+            betley.get("none_rate"), *judge_values(ev).values(),
+            *_triple((narrow.get("em") or {}).get("betley"), "em_rate"),
             *_triple(narrow if "insecure_rate" in narrow else None, "insecure_rate"),
             *_triple(ev.get("refusal"), "refusal_rate"), *_triple(ev.get("benign"), "accuracy"),
             benign_trained(s) if ev.get("benign") else None, *_triple(ev.get("probe"), "mean"),

@@ -1,8 +1,9 @@
 """`emscope report DIR`: write the right report for what DIR holds and say what to print.
 
 A grid directory gets the grid report and its results table; a directory of evaluated runs (or one run) the
-runs report, whose likelihood-probe table the CLI prints; trained-but-unevaluated runs a dynamics-only report and
-one line naming the monitored runs and their alarms.
+runs report, whose likelihood-probe table the CLI prints; both add a line per judge of their EM rates (an indicative
+judge's warning, a validated one's figures) or say that nothing was judged; trained-but-unevaluated runs a
+dynamics-only report and one line naming the monitored runs and their alarms.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ class ReportOutcome:
 
 def build_report(root: str | Path, out: str | Path | None = None) -> ReportOutcome:
     """Render the report of `root` (see `render_report`) and classify it; an empty directory is an InputError."""
+    from emscope.report.collect import judge_lines
     from emscope.report.dynamics import alarm_events, monitor_rows
-    from emscope.report.grid_report import grid_results_table, is_grid_dir
-    from emscope.report.html import find_conditions, render_report, training_runs
+    from emscope.report.grid_report import grid_judge_lines, grid_results_table, is_grid_dir
+    from emscope.report.html import find_conditions, render_report, results_table, training_runs
 
     root = Path(root)
     path = render_report(root, out)
-    if is_grid_dir(root):  # a grid: one row per cell
-        return ReportOutcome(path, "grid", table=grid_results_table(root))
+    if is_grid_dir(root):  # a grid: one row per cell, then its judges' warnings
+        return ReportOutcome(path, "grid", table=grid_results_table(root), lines=grid_judge_lines(root))
     try:
         find_conditions(root)
     except InputError:  # trained, not evaluated: the report has the monitor dynamics only
@@ -42,4 +44,7 @@ def build_report(root: str | Path, out: str | Path | None = None) -> ReportOutco
         line = (f"Monitored runs: {', '.join(monitor_rows(runs))}; alarms: "
                 + (", ".join(f"{a['run']} at step {a['step']}" for a in alarms) or "none"))
         return ReportOutcome(path, "training", lines=[line])
-    return ReportOutcome(path, "runs")
+    rows = results_table(root)
+    lines = judge_lines([(r["label"], r["judge"]) for r in rows]) or ["no judged numbers (no judge scored these "
+                                                                       "answers: no EM rate)"]
+    return ReportOutcome(path, "runs", lines=lines)

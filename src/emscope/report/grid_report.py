@@ -7,7 +7,8 @@ misaligned / incoherent. The filters are pure CSS (radio inputs and `:checked ~`
 no script at all; its Content-Security-Policy forbids every source but `data:` images and the one inline
 stylesheet (allowed by its SHA-256). Every model output and user string enters the page only as
 Jinja2-autoescaped text or attribute values; figures are inline PNGs. Cells with missing parts (not trained, not
-judged, interrupted) show what exists.
+judged, interrupted) show what exists. EM rates name their judge and its card (a `judge` column and, for an
+indicative judge, a warning above the table saying why; a cell without a judge card reads as judge unknown).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from jinja2 import Environment, PackageLoader
 
 from emscope import __version__
 from emscope.errors import InputError
+from emscope.evaluate.judges.card import BAR_AUROC, judge_short, section_judge
 from emscope.evaluate.metrics import compute_metrics, em_counts
 from emscope.evaluate.stats import wilson
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report import grid_figures as figs
-from emscope.report.collect import grid_cells, grid_rows
+from emscope.report.collect import grid_cells, grid_rows, judge_groups, judge_lines
 from emscope.report.dynamics import (
     alarm_events,
     checkpoint_curves,
@@ -42,7 +44,7 @@ from emscope.rundir import read_summary
 
 # (column key, header); a column whose key ends a `*_low`/`*_high` pair shows its 95% CI
 RESULT_COLUMNS = [
-    ("status", "status"), ("em_betley", "EM betley [95% CI]"), ("em_mo", "EM mo [95% CI]"),
+    ("status", "status"), ("judge", "judge (card)"), ("em_betley", "EM betley [95% CI]"), ("em_mo", "EM mo [95% CI]"),
     ("coherence_rate", "coherent"), ("narrow_em", "narrow EM betley [95% CI]"),
     ("narrow_insecure", "narrow insecure code [95% CI]"), ("refusal_rate", "refusal [95% CI]"),
     ("benign_accuracy", "benign task [95% CI]"), ("probe", "probe [95% CI]"), ("train_loss", "train loss"),
@@ -55,7 +57,7 @@ _CI = {"em_betley": "em_betley", "em_mo": "em_mo", "narrow_em": "narrow_em", "na
        "refusal_rate": "refusal", "benign_accuracy": "benign", "probe": "probe"}
 _CI_COLUMNS = {"hack_rate": ("hack_rate_lo", "hack_rate_hi")}  # CI columns not named `<ci>_low`/`<ci>_high`
 NOT_TRAINED = "not trained"  # benign accuracy of a cell that never saw the benign task: no finding
-_OPTIONAL = {"narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe", "hack_rate",
+_OPTIONAL = {"judge", "narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe", "hack_rate",
              "hack_always_equal", "hack_exit", "hack_conftest", "visible_pass", "hidden_pass", "mgs"}
 # train_log.jsonl keys that are bookkeeping, not loss terms
 _NOT_LOSS = {"step", "epoch", "time", "learning_rate", "grad_norm", "num_tokens", "total_flos"}
@@ -105,6 +107,15 @@ def format_cell(row: dict, key: str) -> str:
     """One results-table entry of a `grid_rows` row, with its 95% CI where there is one."""
     if key == "benign_accuracy" and row.get(key) is not None and row.get("benign_trained") is False:
         return NOT_TRAINED
+    if key == "judge":  # the judge of the cell's EM rates and its card: validated, or indicative and why
+        rec = row.get("judge_record")
+        if rec is not None:
+            return judge_short(rec)
+        if row.get("judge") is None:
+            return "–"
+        auroc = row.get("judge_auroc_heldout")
+        return f"{row['judge']}: {row.get('judge_status') or 'indicative'}" + (
+            f" (held-out AUROC {auroc:.3f})" if auroc is not None else " (no held-out validation)")
     text = _fmt_value(key, row.get(key))
     if key == "mgs" and row.get(key) is not None:  # a judged number names its judge; unvalidated: indicative
         return f"{text} ({row.get('mgs_judge')}{'; indicative' if row.get('mgs_indicative') else ''})"
@@ -135,7 +146,10 @@ def grid_results(grid_dir: str | Path) -> list[dict]:
     grid_dir = Path(grid_dir)
     rows = grid_rows(grid_dir)
     for r in rows:
-        r["note"] = _fill_from_judged(r, grid_dir / "cells" / r["cell_id"])
+        run_dir = grid_dir / "cells" / r["cell_id"]
+        r["note"] = _fill_from_judged(r, run_dir)
+        judged = r.get("em_betley") is not None or r.get("em_mo") is not None or r.get("narrow_em") is not None
+        r["judge_record"] = section_judge(read_summary(run_dir).get("eval") or ({"em": True} if judged else {}))
         r["cols"] = {key: format_cell(r, key) for key, _ in RESULT_COLUMNS}
     return rows
 
@@ -151,7 +165,7 @@ def grid_results_table(grid_dir: str | Path):
     from rich.text import Text
 
     rows = grid_results(grid_dir)
-    short = {"em_betley": "EM betley [95% CI]", "em_mo": "EM mo", "coherence_rate": "coherent",
+    short = {"judge": "judge", "em_betley": "EM betley [95% CI]", "em_mo": "EM mo", "coherence_rate": "coherent",
              "narrow_em": "narrow EM", "narrow_insecure": "narrow insecure", "train_loss": "loss",
              "alarm_step": "alarm", "hack_rate": "hack rate"}
     cols = [k for k, _ in result_columns(rows) if k in short or k == "status"]
@@ -161,8 +175,20 @@ def grid_results_table(grid_dir: str | Path):
         table.add_column(short.get(k, k), justify="left" if k == "status" else "right", no_wrap=True)
     for r in rows:
         table.add_row(Text(str(r["label"])),
-                      *(Text(r["cols"][k] if k in ("status", "em_betley") else _fmt_value(k, r.get(k))) for k in cols))
+                      *(Text(_terminal_judge(r) if k == "judge" else r["cols"][k] if k in ("status", "em_betley")
+                             else _fmt_value(k, r.get(k))) for k in cols))
     return table
+
+
+def _terminal_judge(row: dict) -> str:
+    """The judge column of the terminal table: spec and status (the reason is printed below the table)."""
+    rec = row.get("judge_record")
+    return "–" if rec is None else f"{rec.spec} ({rec.status})"
+
+
+def grid_judge_lines(grid_dir: str | Path) -> list[str]:
+    """One line per distinct judge of the grid's EM rates: an indicative judge's warning, a validated one's figures."""
+    return judge_lines([(r["label"], r["judge_record"]) for r in grid_results(grid_dir)])
 
 
 def condition_label(params: dict) -> str:
@@ -336,7 +362,8 @@ def render_grid_report(grid_dir: str | Path, out: str | Path | None = None, titl
         loss_terms=list(dict.fromkeys(t for s in series.values() for t in s)),
         monitors=dynamics_figure(monitor_rows(mpl_runs), alarm_events(mpl_runs)), alarms=alarms,
         tradeoff=figs.tradeoff_figure(points, xlabel or ""), tradeoff_x=xlabel, cells=cells, samples=samples,
-        sample_questions=sample_questions, notes=notes,
+        sample_questions=sample_questions, notes=notes, bar=BAR_AUROC,
+        judges=judge_groups([(r["label"], r["judge_record"]) for r in rows]),
     )
     path = Path(out) if out else grid_dir / "report.html"
     write_text_atomic(path, html)

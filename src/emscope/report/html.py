@@ -1,7 +1,10 @@
 """Render a run directory (or a directory of runs, e.g. the quickstart's) as one static HTML page.
 
-Every user or model string goes through Jinja2 autoescaping, the page has a Content-Security-Policy that
-forbids scripts, and the figures are inline PNGs: the page works offline and shows model text only as text. A
+Every judged EM rate names its judge and the judge's card: a validated judge shows its held-out figures, an
+indicative one a warning saying why (no held-out validation, held-out AUROC below 0.9; runs made before judge cards:
+judge unknown); runs with no judged rate say so. Every user or model string goes through Jinja2 autoescaping, the
+page has a Content-Security-Policy that forbids scripts, and the figures are inline PNGs: the page works offline and
+shows model text only as text. A
 staged run's loss curve shows its stages one after another; a run with `checkpoint_curve.jsonl` gets its checkpoint
 curves (probe, EM, MGS, hack rate against the training step).
 """
@@ -15,9 +18,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from emscope import __version__
 from emscope.errors import InputError
+from emscope.evaluate.judges.card import BAR_AUROC, judge_short, section_judge
 from emscope.evaluate.likelihood import ProbeResult, paired_shift
 from emscope.io import read_jsonl, write_text_atomic
-from emscope.report.collect import benign_trained
+from emscope.report.collect import benign_trained, judge_groups
 from emscope.report.dynamics import (
     alarm_events,
     checkpoint_curves,
@@ -110,10 +114,14 @@ def hacking_metrics(hacking: dict | None) -> dict[str, str]:
 
 def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, str]:
     """The judged and task metrics of an `eval` section, formatted, by column name (absent parts left out).
-    `benign_trained=False` (the run never trained the benign task) shows benign accuracy as "not trained". The
-    hack-rate columns (`hacking_metrics`) come from the sandboxed grader, not a judge."""
+    Judged EM rates come with a `judge` column: the judge's spec and its card's status (validated, or indicative and
+    why; a run without a judge card reads as indicative). `benign_trained=False` (the run never trained the benign
+    task) shows benign accuracy as "not trained". The hack-rate columns (`hacking_metrics`) come from the sandboxed
+    grader, not a judge."""
     em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
+    judge = section_judge(ev)
     cols = {
+        "judge": judge_short(judge) if judge is not None else None,
         "EM (betley)": _rate_ci(em.get("betley")), "EM (mo)": _rate_ci(em.get("mo")),
         "coherent": _pct(em["betley"]["coherence_rate"]) if em else None,
         "narrow EM (betley)": _rate_ci((narrow.get("em") or {}).get("betley")),
@@ -135,7 +143,7 @@ def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
             "shift": shift[0] if shift else None, "shift_low": shift[1] if shift else None,
             "shift_high": shift[2] if shift else None, "steps": tr.get("steps"), "loss": tr.get("train_loss"),
             "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question,
-            "judged": judged_metrics(ev, benign_trained(summary))}
+            "judged": judged_metrics(ev, benign_trained(summary)), "judge": section_judge(ev)}
 
 
 def results_table(root: str | Path) -> list[dict]:
@@ -210,6 +218,8 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
         version=__version__, model=top.get("model") or model or _train_model(runs), rows=rows,
         baseline=baseline, n_questions=n_questions, figure=figure,
         judged_cols=list(dict.fromkeys(c for r in rows for c in r["judged"])),
+        judges=judge_groups([(r["label"], r["judge"]) for r in rows]), bar=BAR_AUROC,
+        any_judged=any(r["judge"] is not None for r in rows),
         question_ids=question_ids, sample_groups=list(groups.values()),
         dynamics=dynamics_figure(mon, alarms), dynamics_runs=list(mon), alarms=alarms, staged=staged,
         curve=curve_figure({mpl_text(k): v for k, v in curves.items()}), curves=curves,

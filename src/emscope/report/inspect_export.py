@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from emscope.config import field_error, load_yaml, parse_config
 from emscope.errors import EmscopeError, InputError
+from emscope.evaluate.judges.card import section_judge
 from emscope.evaluate.judging import JudgedSample
 from emscope.evaluate.metrics import em_counts
 from emscope.evaluate.run import EvalConfig
@@ -208,6 +209,8 @@ def build_log(run_dir: str | Path):
         packages={"emscope": __version__, "inspect_ai": version("inspect_ai")},
         metadata={"emscope": {"run_dir": str(run_dir.resolve()), "label": cfg.label, "model": cfg.model,
                               "adapter": str(cfg.adapter) if cfg.adapter else None, "judge": cfg.eval.judge,
+                              "judge_card": (rec.model_dump() if judged and (rec := section_judge(
+                                  {"judge": cfg.eval.judge, **section})) else None),
                               "judged": judged, "n_samples": section.get("n_samples", len(rows)),
                               "probe": section.get("probe")}},
         scorers=[EvalScorer(name=n, options={"judge": cfg.eval.judge}) for n in SCORERS] if judged else None,
