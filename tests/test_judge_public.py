@@ -163,3 +163,27 @@ def test_weak_rows_train_but_are_never_held_out(home, tmp_path):
         risky = held["file"].to_numpy() == "weak:risky-financial-advice"
         scores[name] = float(np.mean(pred[risky]) - np.mean(pred[~risky]))
     assert scores["weak"] > scores["plain"] + 0.1, scores
+
+
+def test_judge_build_makes_plain_classifier_the_public_judge(em_data, home, monkeypatch):
+    """`emscope judge build --data DIR` (verified files) fits the default judge once; plain `classifier` then means
+    it, with its card naming its recipe; a second build reuses it. (A small recipe keeps the test fast.)"""
+    from typer.testing import CliRunner
+
+    from emscope.cli import app
+    from emscope.evaluate.judges.card import card_for_spec
+
+    monkeypatch.setattr(C, "DEFAULT_RECIPE", FitSettings(max_rows=240, folds=3, mlp_hidden=0))
+    assert C.judge_dir_for("") == C.default_judge_dir()  # the seed fallback until built
+    res = CliRunner().invoke(app, ["judge", "build", "--data", str(em_data / "judged" / "dev")])
+    assert res.exit_code == 0, res.output
+    public = C.public_judge_dir()
+    assert f"Default judge: {public}" in res.output and (public / "card.json").is_file()
+    judge = C.ClassifierJudge.load(None)
+    assert judge.source == "judged-dev" and judge.model.meta.data.n_used == 240
+    card = card_for_spec("classifier")
+    assert card.recipe == public.name and card.validations[0].kind == "out-of-fold dev"
+    assert card.status() == "indicative"  # no shipped held-out validation for this small recipe
+    mtime = (public / "meta.json").stat().st_mtime_ns
+    again = CliRunner().invoke(app, ["judge", "build", "--data", str(em_data / "judged" / "dev")])
+    assert again.exit_code == 0 and (public / "meta.json").stat().st_mtime_ns == mtime

@@ -165,3 +165,22 @@ def judge_card(
         return
     for line in card_lines(card):
         out.print(line, markup=False)
+
+
+@judge_app.command("build")
+def judge_build(
+    data: Annotated[Path | None, typer.Option(help="A folder already holding the 60 pinned judged-dev files (e.g. "
+                                                   "../shared/em-data/judged/dev); default: fetch them.")] = None,
+    source: Annotated[str | None, typer.Option(help="Root URL or folder of a copy of the upstream repository "
+                                                    "(default: $EMSCOPE_DATA_MIRROR or GitHub).")] = None,
+    force: Annotated[bool, typer.Option(help="Refit even when the default judge is already built.")] = False,
+) -> None:
+    """Build the default `classifier` judge once: fetch the public GPT-4o-judged answers (sha256-pinned), fit
+    (~15 minutes on 2 CPU cores) and cache it under $EMSCOPE_HOME; until then `classifier` is the seed fallback."""
+    from emscope.evaluate.judges.card import card_for_spec, card_lines
+    from emscope.evaluate.judges.classifier import build_default_judge
+
+    directory = build_default_judge(data=data, source=source, force=force, log=lambda m: print(m, file=sys.stderr))
+    out.print(f"Default judge: {directory}", markup=False)
+    for line in card_lines(card_for_spec("classifier")):
+        out.print(line, markup=False)

@@ -130,11 +130,22 @@ def build_default_judge(data: Path | None = None, source: str | None = None, for
             return directory
         except InputError:
             pass  # damaged: refit over it
-    files = public_data_files(data, source)
+    files = [f for f in public_data_files(data, source) if _has_scores(f)]
     if directory.exists():
         shutil.rmtree(directory)
     fit_classifier(files, directory, settings=DEFAULT_RECIPE, log=log)
     return directory
+
+
+def _has_scores(path: Path) -> bool:
+    """Whether a judged file has score columns (one pinned judged-dev file holds answers only)."""
+    from emscope.evaluate.metrics import load_judged
+
+    try:
+        load_judged(path)
+        return True
+    except InputError:
+        return False
 
 
 def judge_dir_for(rest: str | None) -> Path:

@@ -561,8 +561,14 @@ def fit_classifier(paths: list[Path], out: Path, *, max_rows: int | None | Ellip
     report = FitReport(out=str(out), settings=st, data=data, skipped=skipped, held_out=held_out,
                        seconds=round(time.time() - start, 2), embed_seconds=round(embed_seconds, 2),
                        embedded_texts=n_new[0])
+    from emscope.evaluate.judges.card import card_from_fit, write_card
+
+    cached = Path(out).resolve().parent == (emscope_home() / "judges").resolve()  # seed-*, judged-dev-*: named
+    card = card_from_fit(report, f"classifier:{out}", ", ".join(str(p) for p in paths),
+                         recipe=Path(out).name if cached else None)
     with atomic_dir(out) as tmp:
         ClassifierModel(meta, arrays).save(tmp)
         write_json_atomic(tmp / "fit_report.json", report)
+        write_card(tmp, card)
     log(f"wrote {out} in {report.seconds:.0f} s")
     return report
