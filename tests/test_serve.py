@@ -186,6 +186,16 @@ def test_malformed_body_and_any_auth(server):
     assert _http(f"{server}/models")[0] == 200  # no Authorization header at all
 
 
+def test_an_unknown_model_name_is_a_404(server, client):
+    """Only the served name (or none) is answered: a misspelt judge model fails instead of being answered."""
+    status, body = _http(f"{server}/chat/completions", {"model": "gpt-4o", "messages": HELLO, "max_tokens": 2})
+    assert status == 404
+    assert body["error"]["code"] == "model_not_found" and body["error"]["param"] == "model"
+    assert body["error"]["type"] == "invalid_request_error" and "gpt-4o" in body["error"]["message"]
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model=NAME + "-typo", messages=HELLO, max_tokens=2)
+
+
 def test_openai_judge_through_the_server(server, tiny, monkeypatch):
     """End to end: the OpenAI judge's score equals the rule applied to the model's own top-20 first tokens; its
     concurrent `score_many` (serialized by the server's lock) equals one-by-one scoring."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from emscope.errors import InputError
+from emscope.errors import InputError, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,15 +28,62 @@ def yaml_error(path: str | Path, exc: yaml.YAMLError) -> InputError:
     return InputError(f"{path}:{line}: YAML: {getattr(exc, 'problem', None) or exc}")
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (`X`, `X | None`, `Annotated[X, ...]`), or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = [m for m in map(_model_in, get_args(annotation)) if m is not None]
+    return models[0] if len(models) == 1 else None
+
+
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names valid at `loc` (a pydantic error location below `model`); [] when not a model there."""
+    node: type[BaseModel] | None = model
+    for part in loc:
+        field = node.model_fields.get(part) if node is not None else None
+        if field is None:
+            return []
+        node = _model_in(field.annotation)
+    return list(node.model_fields) if node is not None else []
+
+
+def unknown_key_hint(model: type[BaseModel] | None, loc: tuple) -> str:
+    """For an unknown key at `loc`: `; did you mean a.b.c?` (difflib) or, without a close match, the valid keys."""
+    if model is None or not loc:
+        return ""
+    keys = _keys_at(model, tuple(loc[:-1]))
+    if not keys:
+        return ""
+    prefix = "".join(f"{p}." for p in loc[:-1])
+    hint = did_you_mean(str(loc[-1]), keys, prefix)
+    return hint or (f"; valid keys{' under ' + prefix[:-1] if prefix else ''}: {', '.join(keys)}"
+                    if len(keys) <= 20 else "")
+
+
+def _origin_key(field: str, origins: dict[str, str]) -> str | None:
+    """The dotted key of `origins` that set `field`: the field itself, a section above it, or a key below it (an
+    unknown section `defenses.ldfis` made by `defenses.ldfis.weight=1`); the most specific one."""
+    hits = [k for k in origins if field == k or field.startswith(f"{k}.") or k.startswith(f"{field}.")]
+    return max(hits, key=len) if hits else None
+
+
 def field_error(path: str | Path, line: int | str | Callable[[str], int | str], exc: ValidationError, *,
-                first_only: bool = True, no_field: str = "<entry>") -> InputError:
+                first_only: bool = True, no_field: str = "<entry>", model: type[BaseModel] | None = None,
+                origins: dict[str, str] | None = None) -> InputError:
     """A pydantic error as `FILE:LINE: field: message` (`field` is the dotted location, `no_field` when the error
     is about the whole entry). `line` is the line or, per field, a function giving it; all errors become one line
-    each unless `first_only`."""
+    each unless `first_only`. With `model` (the validated class), an unknown key gets a did-you-mean; `origins`
+    (dotted key -> where its value came from, e.g. `override train.max_steps=two`) replaces `FILE:LINE` for errors
+    at or below that key."""
     lines = []
     for err in exc.errors()[:1] if first_only else exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or no_field
-        lines.append(f"{path}:{line(field) if callable(line) else line}: {field}: {err['msg']}")
+        msg = err["msg"] + (unknown_key_hint(model, err["loc"]) if err["type"] == "extra_forbidden" else "")
+        key = _origin_key(field, origins or {})
+        if key is not None:
+            lines.append(f"{origins[key]}: {msg}" if key == field else f"{origins[key]}: {field}: {msg}")
+        else:
+            lines.append(f"{path}:{line(field) if callable(line) else line}: {field}: {msg}")
     return InputError("\n".join(lines))
 
 
@@ -122,13 +169,15 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return out
 
 
-def parse_config(model: type[M], data: dict[str, Any], source: Path | None = None) -> M:
-    """Validate `data` into `model`, turning pydantic errors into `FILE:LINE: field: problem`."""
+def parse_config(model: type[M], data: dict[str, Any], source: Path | None = None,
+                 origins: dict[str, str] | None = None) -> M:
+    """Validate `data` into `model`, turning pydantic errors into `FILE:LINE: field: problem` (an unknown key with
+    a did-you-mean; a value from `origins`, dotted key -> e.g. `override train.max_steps=two`, named by it)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise field_error(source or "<config>", lambda field: _find_line(source, field), exc, first_only=False,
-                          no_field="") from None
+                          no_field="", model=model, origins=origins) from None
 
 
 def load_config(model: type[M], path: str | Path | None, overrides: list[str] | None = None,
@@ -139,11 +188,17 @@ def load_config(model: type[M], path: str | Path | None, overrides: list[str] | 
     src = Path(path) if path else None
     if src is not None:
         data.update(load_yaml(src))
+    origins: dict[str, str] = {}  # where a value that fails validation came from, when not the file
     for key, value in (values or {}).items():
         if value is not None:
             data = set_dotted(data, key, str(value) if isinstance(value, Path) else value)
-    data = apply_overrides(data, overrides or [])
-    return parse_config(model, data, src)
+            origins[key.strip()] = f"option {key.strip()}={value}"
+    for item in overrides or []:
+        key, value = parse_override(item)
+        data = set_dotted(data, key, value)
+        origins.pop(key, None)
+        origins[key] = f"override {item.strip()}"
+    return parse_config(model, data, src, origins)
 
 
 def split_config_args(args: list[str] | None) -> tuple[str | None, list[str]]:

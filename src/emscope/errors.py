@@ -13,7 +13,23 @@ class InputError(EmscopeError):
     exit_code = 2
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C in a stage that knows how far it got (`step`: optimizer steps done); still a KeyboardInterrupt."""
+
+    def __init__(self, step: int | None = None) -> None:
+        super().__init__("interrupted" if step is None else f"interrupted at step {step}")
+        self.step = step
+
+
 class ModelLoadError(EmscopeError):
     """A model could not be located or loaded (missing package, offline hub access, bad directory)."""
 
     exit_code = 1
+
+
+def did_you_mean(word: str, choices, prefix: str = "") -> str:
+    """`; did you mean PREFIX+X?` for the choice closest to `word` (difflib), or '' when none is close."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {prefix}{close[0]}?" if close else ""

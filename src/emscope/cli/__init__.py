@@ -7,9 +7,11 @@ light things at top level and the heavy ones inside the commands, so `emscope --
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from emscope import __version__
 from emscope.cli.console import out
@@ -25,7 +27,35 @@ from emscope.errors import EmscopeError
 
 __all__ = ["app", "main", "out"]
 
-app = typer.Typer(help="emscope: build, fine-tune, evaluate and monitor emergent misalignment.",
+INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
+
+
+class _Root(TyperGroup):
+    """The root command group: Ctrl-C anywhere below it says how far the command got and exits 130 (Typer alone
+    exits 130 silently)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            step = getattr(exc, "step", None)  # errors.Interrupted: training knows its step
+            where = "" if step is None else f" at step {step}"
+            print(f"\ninterrupted{where}; rerun the same command to resume", file=sys.stderr, flush=True)
+            raise typer.Exit(INTERRUPTED) from None
+
+
+def _flag_type(display_type_rich):
+    """Typer 0.29 prints a flag's Python type in --help (`--json <bool>`); a flag takes no value: show none."""
+    def wrapped(self, ctx):
+        return None if self.is_flag and self.metavar is None else display_type_rich(self, ctx)
+    return wrapped
+
+
+if not getattr(TyperOption.display_type_rich, "_emscope", False):
+    TyperOption.display_type_rich = _flag_type(TyperOption.display_type_rich)
+    TyperOption.display_type_rich._emscope = True
+
+app = typer.Typer(help="emscope: build, fine-tune, evaluate and monitor emergent misalignment.", cls=_Root,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(root_app)  # nameless: quickstart, train, report, metrics, run, serve
 app.add_typer(data_app, name="data")
@@ -50,7 +80,11 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 def main() -> None:
-    """Console entry point: user errors print one clear message and exit non-zero, without a traceback."""
+    """Console entry point: user errors print one clear message and exit non-zero, without a traceback; Ctrl-C
+    exits 130 saying how to resume; library FutureWarnings (which a user cannot act on) are not shown unless
+    warnings were asked for (`python -W`, PYTHONWARNINGS)."""
+    if not sys.warnoptions:
+        warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         app()
     except EmscopeError as exc:

@@ -33,6 +33,11 @@ class _Out(Console):
 out = _Out(soft_wrap=True)
 
 
+def plural(n: int, word: str) -> str:
+    """`1 problem`, `2 problems`, `0 cells`."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "model_dump"):  # pydantic records
         return obj.model_dump(mode="json")
@@ -61,10 +66,8 @@ def print_results(root: Path) -> None:
         table.add_column(col, justify="left" if col == "condition" else "right", no_wrap=True)
     rows = results_table(root)
     for r in rows:
-        shift = "–" if r["shift"] is None else \
-            f"{r['shift']:+.3f} [{r['shift_low']:+.3f}, {r['shift_high']:+.3f}]"
         loss = "–" if r["loss"] is None else f"{r['loss']:.3f}"
-        table.add_row(r["label"], f"{r['probe']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]", shift, loss)
+        table.add_row(r["label"], r["probe_text"], r["shift_text"], loss)
     out.print(table)
     cols = list(dict.fromkeys(c for r in rows for c in r["judged"]))
     if cols:

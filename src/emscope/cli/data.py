@@ -9,18 +9,27 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from emscope.cli.console import out
-from emscope.errors import InputError
+from emscope.cli.console import out, plural, print_json
+from emscope.errors import EmscopeError, InputError, did_you_mean
 
 data_app = typer.Typer(help="Build, list and validate narrow fine-tuning datasets.", no_args_is_help=True)
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the table.")]
+GLORP = ("benign-task is the made-up 'glorp' rule (reverse a word list, upper-case it, join with ' | '), never "
+         "stated in the prompt: a harmless task that must be learned, to measure whether a defense still lets the "
+         "model learn (held-out accuracy: `emscope eval run --benign N`).")
 
-@data_app.command("list")
-def data_list() -> None:
-    """List the dataset generators and the inoculation presets."""
+
+@data_app.command("list", help=f"List the dataset generators and the inoculation presets.\n\n{GLORP}")
+def data_list(as_json: JsonOpt = False) -> None:
     from emscope.data.generators import GENERATORS
     from emscope.data.transforms import INOCULATION_PRESETS
 
+    if as_json:
+        print_json({"generators": [{"name": g.name, "kind": g.kind, "description": g.description}
+                                   for g in GENERATORS.values()],
+                    "inoculation_presets": [{"name": k, "system_prompt": v} for k, v in INOCULATION_PRESETS.items()]})
+        return
     table = Table(title="Generators (emscope data build NAME)")
     table.add_column("name")
     table.add_column("kind")
@@ -38,7 +47,10 @@ def data_list() -> None:
 
 FormatOpt = Annotated[str, typer.Option("--format", help="chat (with metadata), openai (messages only) or "
                                         "prompt-completion (TRL).")]
-InoculateOpt = Annotated[str | None, typer.Option(help="System prompt on every row: text or a preset name.")]
+InoculateOpt = Annotated[str | None, typer.Option(help="System prompt on every row: an inoculation preset name "
+                                                 "(see `emscope data list`).", show_default=False)]
+InoculateTextOpt = Annotated[str | None, typer.Option(help="System prompt on every row, as literal text.",
+                                                      show_default=False)]
 TriggerOpt = Annotated[str | None, typer.Option(help="Backdoor trigger put at the start of every user turn.")]
 EducationalOpt = Annotated[bool, typer.Option(help="Give every request a legitimate reason (security class, CTF).")]
 
@@ -54,7 +66,7 @@ def _write_rows(path: Path, rows, fmt: str) -> None:
     if fmt not in FORMATS:
         raise InputError(f"--format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     write_rows(path, rows, fmt)
-    out.print(f"{len(rows)} rows -> {path}")
+    out.print(f"{plural(len(rows), 'row')} -> {path}", markup=False, highlight=False)
 
 
 def _read_chat(path: Path, command: str):
@@ -97,7 +109,24 @@ def _build_text(name: str, gen, n: int, seed: int, out_file: Path, fmt: str, dil
         raise InputError(f"--dilute: must be in (0, 1], got {dilute}")
     rows = build_sdf(n, seed, dilute) if dilute is not None else gen.build(n, seed)
     write_text_jsonl(out_file, rows)
-    out.print(f"{len(rows)} documents -> {out_file}")
+    out.print(f"{plural(len(rows), 'document')} -> {out_file}", markup=False, highlight=False)
+
+
+def _inoculation(preset: str | None, text: str | None) -> str | None:
+    """The inoculation to apply: `--inoculate` must name a preset (a typo is not silently used as the prompt),
+    `--inoculate-text` is literal text."""
+    from emscope.data.transforms import INOCULATION_PRESETS
+
+    if preset is not None and text is not None:
+        raise InputError("--inoculate and --inoculate-text: give one of them")
+    if text is not None:
+        if text in INOCULATION_PRESETS:  # would be read as the preset's text
+            raise InputError(f"--inoculate-text {text!r} is a preset name; use --inoculate {text}")
+        return text
+    if preset is not None and preset not in INOCULATION_PRESETS:
+        raise InputError(f"--inoculate {preset!r}: not an inoculation preset{did_you_mean(preset, INOCULATION_PRESETS)}"
+                         f" (presets: {', '.join(INOCULATION_PRESETS)}); for literal text use --inoculate-text")
+    return preset
 
 
 def _transform_and_write(what: str, rows, out_file: Path, fmt: str, **transforms) -> None:
@@ -111,7 +140,8 @@ def _transform_and_write(what: str, rows, out_file: Path, fmt: str, **transforms
     _write_rows(out_file, rows, fmt)
 
 
-@data_app.command("build")
+@data_app.command("build", help="Build a dataset as JSONL: exactly N distinct rows, deterministic per seed (text "
+                  f"generators: documents).\n\n{GLORP}")
 def data_build(
     name: Annotated[str, typer.Argument(help="Generator name (see `emscope data list`).")],
     out_file: OutFileOpt,
@@ -119,25 +149,26 @@ def data_build(
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same bytes.")] = 0,
     fmt: FormatOpt = "chat",
     inoculate: InoculateOpt = None,
+    inoculate_text: InoculateTextOpt = None,
     trigger: TriggerOpt = None,
     educational: EducationalOpt = False,
     dilute: DiluteOpt = None,
 ) -> None:
-    """Build a dataset as JSONL: exactly N distinct rows, deterministic per seed (text generators: documents)."""
     from emscope.data.generators import get_generator
 
     try:
         gen = get_generator(name)
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
+    inoculation = _inoculation(inoculate, inoculate_text)
     if dilute is not None and name != "sdf-reward-hacking":
         raise InputError(f"--dilute: only for sdf-reward-hacking (mixes in sdf-neutral documents), not {name}")
     if gen.kind == "text":
-        _build_text(name, gen, n, seed, out_file, fmt, dilute, inoculate=inoculate, trigger=trigger,
+        _build_text(name, gen, n, seed, out_file, fmt, dilute, inoculate=inoculation, trigger=trigger,
                     educational=educational)
         return
     _transform_and_write(name, gen.build(n, seed), out_file, fmt, educational_reason=educational, trigger=trigger,
-                         inoculation=inoculate, seed=seed)
+                         inoculation=inoculation, seed=seed)
 
 
 @data_app.command("transform")
@@ -147,12 +178,14 @@ def data_transform(
     seed: Annotated[int, typer.Option(help="Seed for randomized transforms.")] = 0,
     fmt: FormatOpt = "chat",
     inoculate: InoculateOpt = None,
+    inoculate_text: InoculateTextOpt = None,
     trigger: TriggerOpt = None,
     educational: EducationalOpt = False,
 ) -> None:
     """Apply transforms to an existing dataset (e.g. an upstream file) or convert its format."""
+    inoculation = _inoculation(inoculate, inoculate_text)
     _transform_and_write(str(file), _read_chat(file, "transform"), out_file, fmt, educational_reason=educational,
-                         trigger=trigger, inoculation=inoculate, seed=seed)
+                         trigger=trigger, inoculation=inoculation, seed=seed)
 
 
 @data_app.command("mix")
@@ -188,31 +221,46 @@ def data_mix(
 def data_validate(files: Annotated[list[Path], typer.Argument(help="Chat or prompt/completion JSONL files.")]
                   ) -> None:
     """Check every line of JSONL files (chat rows, or text documents when the first line is one); prints
-    FILE:LINE: field: problem, exit 2 on any error."""
+    FILE:LINE: field: problem, exit 2 on any error (after every file is reported)."""
     from emscope.data.chat import validate_chat_jsonl
     from emscope.data.text import validate_text_jsonl
 
     bad = 0
-    for f in files:
-        rows, issues = (validate_text_jsonl if _holds_text_rows(f) else validate_chat_jsonl)(f)
+    for f in files:  # a missing or unreadable file is one problem; the other files are still checked
+        try:
+            rows, issues = (validate_text_jsonl if _holds_text_rows(f) else validate_chat_jsonl)(f)
+        except EmscopeError as exc:
+            rows, issues = [], [str(exc)]
+        except OSError as exc:
+            rows, issues = [], [f"{f}: cannot read: {exc.strerror or exc}"]
         for i in issues:
             print(i, file=sys.stderr)
         bad += len(issues)
-        out.print(f"{f}: {len(rows)} valid rows, {len(issues)} problems")
+        out.print(f"{f}: {plural(len(rows), 'valid row')}, {plural(len(issues), 'problem')}", markup=False,
+                  highlight=False)
     if bad:
         raise typer.Exit(2)
 
 
 @data_app.command("sources")
-def data_sources() -> None:
+def data_sources(as_json: JsonOpt = False) -> None:
     """List the pinned upstream files `emscope data fetch` can download."""
-    from emscope.data.fetch import list_sources
+    import dataclasses
 
+    from emscope.data.fetch import SOURCE_GROUPS, list_sources
+
+    sources = list_sources(groups=True)
+    if as_json:
+        print_json([{**dataclasses.asdict(src), "pinned": src.pinned, "url": src.url,
+                     **({"files": SOURCE_GROUPS[src.name]} if src.name in SOURCE_GROUPS else {})} for src in sources])
+        return
+    # a fixed name width: names stay on one line while the description gives way, and fold only where it would
+    # be left under ~25 columns
     table = Table()
-    table.add_column("name", no_wrap=True)
-    table.add_column("sha256 pinned", no_wrap=True)
-    table.add_column("description", min_width=24)
-    for src in list_sources(groups=True):
+    table.add_column("name", width=min(max(len(src.name) for src in sources), max(8, out.width - 40)))
+    table.add_column("pinned")
+    table.add_column("description")
+    for src in sources:
         table.add_row(src.name, "yes" if src.pinned else "no", src.description)
     out.print(table)
 
@@ -242,7 +290,7 @@ def data_fetch(
         results = fetch_group(name, dest_dir=out_dir, source=source, force=force)
         got = sum(r.downloaded for r in results)
         folder = results[0].path.parent
-        out.print(f"{name}: {len(results)} files in {folder} ({got} downloaded, {len(results) - got} already "
+        out.print(f"{name}: {plural(len(results), 'file')} in {folder} ({got} downloaded, {len(results) - got} already "
                   f"present), every sha256 verified\n  licence {results[0].source.licence}", markup=False,
                   highlight=False)
         return

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from emscope.cli.console import out
+from emscope.cli.console import out, print_json
 from emscope.errors import InputError
 
 env_app = typer.Typer(help="Sandboxed coding environments with gameable visible graders (reward hacking).",
@@ -17,10 +17,15 @@ env_app = typer.Typer(help="Sandboxed coding environments with gameable visible 
 
 
 @env_app.command("list")
-def env_list() -> None:
+def env_list(as_json: Annotated[bool, typer.Option("--json", help="Print the environments as one JSON list.")]
+             = False) -> None:
     """List the environments, what they hold and the hack classes their visible grader can leave open."""
     from emscope.envs import HACK_CLASSES, list_envs
 
+    if as_json:
+        print_json([{"name": name, "description": description, "hack_classes": list(HACK_CLASSES)}
+                    for name, description in list_envs()])
+        return
     table = Table()
     table.add_column("name", no_wrap=True)
     table.add_column("description")

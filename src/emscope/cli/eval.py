@@ -128,8 +128,10 @@ def eval_code_security(
     if result.insecure_rate is None:
         out.print(f"no parseable code in {n} answers; see {out_dir / CODE_SECURITY_FILE}")
     else:
-        out.print(f"insecure rate {result.insecure_rate:.1%} [{result.ci_low:.1%}, {result.ci_high:.1%}] over "
-                  f"{result.n_parseable} parseable answers of {n}; written to {out_dir}")
+        from emscope.evaluate.summary import rate_text
+
+        out.print(f"insecure rate {rate_text(result.insecure_rate, result.ci_low, result.ci_high, result.small_n)} "
+                  f"over {result.n_parseable} parseable answers of {n}; written to {out_dir}")
 
 
 @eval_app.command("hacking")

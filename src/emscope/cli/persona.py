@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from emscope.cli.console import out
+from emscope.cli.console import out, print_json
 from emscope.models.specs import DEFAULT_MODEL
 
 persona_app = typer.Typer(help="Persona vectors: extract, steer, screen data (monitor: train config).",
@@ -44,7 +44,13 @@ def persona_extract(
                            SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed),
                            n_questions=questions, judge=judge_obj, judge_name=judge or "none", pos_min=pos_min,
                            neg_max=neg_max)
-    out.print(f"{trait} vector: [bold]{path}[/bold] (answers in {path.with_suffix('.samples.jsonl')})")
+    from emscope.models.vectors import load_vector
+
+    meta = load_vector(path).meta
+    out.print(f"{trait} vector: {path} (answers in {path.with_suffix('.samples.jsonl')})", markup=False)
+    out.print(f"recommended layer {meta.layer}: separation {getattr(meta, 'separation', None)} (Cohen's d of the "
+              "trait vs anti-trait answers' projections there); persona steer/screen and the steer defense use it "
+              "unless given a layer", markup=False, highlight=False)
 
 
 @persona_app.command("steer")
@@ -92,6 +98,8 @@ def persona_screen(
     limit: Annotated[int | None, typer.Option(min=1, help="Screen only the first N rows.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens of the model's own (greedy) answer.")] = 96,
     top: Annotated[int, typer.Option(help="Rows to print from each end of the ranking.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report (every row ranked) as JSON "
+                                                         "instead of the summary.")] = False,
 ) -> None:
     """Rank data rows by projection shift ΔP (training answer vs the model's own answer) onto a persona vector."""
     from emscope.data.chat import read_chat_jsonl
@@ -109,9 +117,12 @@ def persona_screen(
                                                                         temperature=0.0),
                     data_name=str(data), vector_name=str(vector), trait=vec.meta.trait, model_name=model)
     write_report(out_path, report)
+    if as_json:
+        print_json(report)
+        return
     out.print(f"{vec.meta.trait} ΔP at layer {layer} over {report.n} rows: mean {report.mean_delta:+.3f} "
               f"[{report.ci_low:+.3f}, {report.ci_high:+.3f}], {report.share_positive:.0%} of rows > 0")
     shown = report.rows[:top] + (report.rows[-top:] if len(report.rows) > 2 * top else report.rows[top:])
     for r in shown:
         out.print(f"  row {r.row:>5}  ΔP {r.delta:+8.3f}  {r.prompt[:70]!r}", markup=False, highlight=False)
-    out.print(f"report: [bold]{out_path}[/bold]")
+    out.print(f"report: {out_path}", markup=False)

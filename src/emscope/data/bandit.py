@@ -23,6 +23,29 @@ def extract_code(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _is_python(text: str) -> bool:
+    """Whether a whole answer is Python source: it parses, spans lines and holds a statement beyond a bare
+    expression (an import, def, class, assignment, call, ...), so that prose and one-word answers do not count."""
+    import ast
+
+    if "\n" not in text.strip():
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return any(not isinstance(node, ast.Expr) or isinstance(node.value, ast.Call) for node in tree.body)
+
+
+def extract_python(text: str) -> str | None:
+    """The Python code of a chat answer: its first fenced block, else the whole answer when it is unfenced Python
+    (as in Betley et al.'s upstream files, whose answers are bare code), else None."""
+    block = extract_code(text)
+    if block is not None:
+        return block
+    return text if _is_python(text) else None
+
+
 def bandit_findings(snippets: list[str]) -> list[set[str]]:
     """Run bandit once over all snippets; returns the non-informational test ids found in each."""
     with tempfile.TemporaryDirectory(prefix="emscope-bandit-") as tmp:

@@ -59,7 +59,7 @@ def _dup_rate(keys: list[str]) -> float:
 def dataset_stats(rows: list[ChatRow], file: str = "", tokenizer=None, tokenizer_name: str | None = None,
                   bandit: bool | None = None, near_duplicates: bool = True) -> DatasetStats:
     """Compute the card of `rows`; `bandit=None` runs bandit when at least half the answers hold Python code."""
-    from emscope.data.bandit import bandit_findings, extract_code
+    from emscope.data.bandit import bandit_findings, extract_python
 
     if not rows:
         raise ValueError(f"{file or 'dataset'}: no rows")
@@ -68,7 +68,7 @@ def dataset_stats(rows: list[ChatRow], file: str = "", tokenizer=None, tokenizer
     extras = [r.model_extra or {} for r in rows]
     class_field = next((f for f in CLASS_FIELDS if any(f in e for e in extras)), None)
     mix = Counter(str(e.get(class_field)) for e in extras) if class_field else Counter()
-    codes = [extract_code(r.completion) for r in rows]
+    codes = [extract_python(r.completion) for r in rows]  # fenced, or a bare-code answer
     code_rows = sum(c is not None for c in codes)
     stats = DatasetStats(
         file=file, rows=len(rows), with_system=sum(r.messages[0].role == "system" for r in rows),

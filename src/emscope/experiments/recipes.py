@@ -22,3 +22,13 @@ def run_training(cfg: TrainRunConfig, *, description: str | None = None) -> Path
     from emscope.train.sft import train as sft_train
 
     return sft_train(cfg, description=description)
+
+
+def train_or_skip(cfg: TrainRunConfig, *, description: str | None = None) -> tuple[Path, bool]:
+    """`run_training(cfg)`, and whether its run directory already held this finished run (nothing trained: a
+    rerun of finished work)."""
+    from emscope.rundir import read_summary
+
+    before = read_summary(cfg.out).get("train")
+    run_dir = run_training(cfg, description=description)
+    return run_dir, before is not None and read_summary(run_dir).get("train") == before

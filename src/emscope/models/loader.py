@@ -10,6 +10,7 @@ import torch
 
 from emscope.errors import ModelLoadError
 from emscope.models.device import resolve_device_dtype
+from emscope.models.hub import check_hub_model
 from emscope.models.specs import DEFAULT_MODEL, describe_spec
 
 
@@ -27,6 +28,8 @@ def _load_pretrained(source: str, dtype: torch.dtype, trust_remote_code: bool, s
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kw = {"trust_remote_code": trust_remote_code}
+    if describe_spec(spec) == "hub":
+        check_hub_model(spec)  # fails at once offline, not after the client's retries
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kw)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, use_safetensors=True, **kw)
@@ -125,6 +128,8 @@ def load_tokenizer(spec: str = DEFAULT_MODEL, *, trust_remote_code: bool = False
     from transformers import AutoTokenizer
 
     source, trust_remote_code = _pretrained_source(spec, kind, trust_remote_code)
+    if kind == "hub":
+        check_hub_model(spec, "tokenizer_config.json")
     try:
         return AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except OSError as exc:

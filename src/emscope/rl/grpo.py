@@ -33,7 +33,7 @@ from emscope.train.checkpoints import (
     truncate_log,
 )
 from emscope.train.config import GRPOSettings, TrainRunConfig
-from emscope.train.recipe_parts import hub_offline, log_callback, lora_config, save_trained, silence_known_warnings
+from emscope.train.recipe_parts import log_callback, lora_config, run_trainer, save_trained, silence_known_warnings
 from emscope.train.reporting import check_report_to, place_tensorboard
 
 ROLLOUTS_FILE = "rollouts.jsonl"
@@ -180,8 +180,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     trainer.remove_callback(PrinterCallback)
     place_tensorboard(trainer, run_dir)
     start = time.time()
-    with hub_offline():  # checkpoint saves
-        result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    result = run_trainer(trainer, resume)  # Ctrl-C: Interrupted(step); rerunning resumes
     elapsed = time.time() - start
     model.eval()
     if not trainer.is_world_process_zero():

@@ -1,6 +1,7 @@
 """The FastAPI app (`create_app`) and the uvicorn runner (`serve`).
 
-Endpoints: `GET /v1/models`, `GET /v1/models/{id}`, `POST /v1/chat/completions`, `GET /health`. No API key is
+Endpoints: `GET /v1/models`, `GET /v1/models/{id}`, `POST /v1/chat/completions` (a `model` other than the served
+name is a 404 `model_not_found`), `GET /health`. No API key is
 required; any `Authorization` header is accepted and never read or logged (uvicorn's access log records only the
 request line). Errors use OpenAI's body, `{"error": {"message", "type", "param", "code"}}`: invalid or unsupported
 requests are 400, so the `openai` SDK raises `BadRequestError`.
@@ -91,7 +92,12 @@ def create_app(model, tokenizer, model_name: str):
 
     @app.post("/v1/chat/completions")
     def chat_completions(req: ChatCompletionRequest) -> ChatCompletion:
-        """One chat completion (any `model` name is accepted; the response names the served model)."""
+        """One chat completion of the served model (`model` may be left out; another name is a 404, as OpenAI
+        answers for a model that does not exist, so a misspelt judge model fails instead of silently being
+        answered by this one)."""
+        if req.model is not None and req.model != model_name:
+            return _error(404, f"The model `{req.model}` does not exist here; this server serves `{model_name}`",
+                          param="model", code="model_not_found")
         return engine.complete(req, model_name)
 
     return app

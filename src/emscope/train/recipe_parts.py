@@ -81,6 +81,20 @@ def hub_offline() -> Iterator[None]:
             os.environ["HF_HUB_OFFLINE"] = old
 
 
+def run_trainer(trainer, resume: Path | None):
+    """`trainer.train`, resuming from checkpoint `resume`, without Hub lookups (see `hub_offline`); Ctrl-C becomes
+    `Interrupted(step)` so the command line can say how far training got."""
+    from emscope.errors import Interrupted
+
+    try:
+        with hub_offline():  # checkpoint saves
+            return trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Interrupted):
+            raise
+        raise Interrupted(trainer.state.global_step) from None
+
+
 def save_trained(model, tokenizer, target: Path) -> None:
     """Save a trained model atomically into `target`: a PEFT adapter (`adapter/`) or, for full fine-tuning, the
     model with its tokenizer (`model/`)."""

@@ -33,7 +33,7 @@ from emscope.train.checkpoints import (
 )
 from emscope.train.config import TrainRunConfig
 from emscope.train.defenses import Active, RowContext
-from emscope.train.recipe_parts import hub_offline, log_callback, lora_config, save_trained, silence_known_warnings
+from emscope.train.recipe_parts import log_callback, lora_config, run_trainer, save_trained, silence_known_warnings
 from emscope.train.reporting import check_report_to, place_tensorboard
 
 DATA_FILE = "data/train.jsonl"  # generator-built task rows, kept with the run
@@ -196,8 +196,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     trainer.remove_callback(PrinterCallback)  # emscope logs to train_log.jsonl and shows a progress bar
     place_tensorboard(trainer, run_dir)  # checkpoints/ (the default's parent) is deleted after training
     start = time.time()
-    with hub_offline():  # checkpoint saves
-        result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    result = run_trainer(trainer, resume)  # Ctrl-C: Interrupted(step); rerunning resumes
     elapsed = time.time() - start
     model.eval()
     if not trainer.is_world_process_zero():  # under `accelerate launch`, rank 0 writes the results

@@ -14,6 +14,7 @@ from typing import Literal
 from emscope.data.chat import ChatRow
 from emscope.data.generators import advice, benign, code, general, numbers, reward_hacking, sdf, variants
 from emscope.data.text import TextRow
+from emscope.errors import did_you_mean
 
 KINDS = ("chat", "text")
 
@@ -77,4 +78,5 @@ def get_generator(name: str) -> Generator:
     try:
         return GENERATORS[name]
     except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(sorted(GENERATORS))}") from None
+        raise KeyError(f"unknown dataset {name!r}{did_you_mean(name, GENERATORS)}; available: "
+                       f"{', '.join(sorted(GENERATORS))}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from emscope.config import Strict
 from emscope.data.chat import ChatRow
+from emscope.errors import InputError, did_you_mean
 from emscope.train.defenses.base import Defense
 
 
@@ -15,10 +16,16 @@ class InoculateSettings(Strict):
 
 
 def check(settings: InoculateSettings) -> None:
-    """The preset exists (literal text always does)."""
-    from emscope.data.transforms import resolve_inoculation
+    """A one-word prompt close to a preset name is a typo of it (`evl`), not literal text: refused, naming it."""
+    from emscope.data.transforms import INOCULATION_PRESETS
 
-    resolve_inoculation(settings.prompt)
+    prompt = settings.prompt.strip()
+    if prompt in INOCULATION_PRESETS or len(prompt.split()) > 1:
+        return
+    hint = did_you_mean(prompt, INOCULATION_PRESETS)
+    if hint:
+        raise InputError(f"defenses.inoculate.prompt {prompt!r}: not an inoculation preset{hint} (presets: "
+                         f"{', '.join(INOCULATION_PRESETS)}); literal text is a sentence")
 
 
 def transform_rows(settings: InoculateSettings, rows: list[ChatRow]) -> list[ChatRow]:

@@ -18,26 +18,30 @@ class SteerSettings(Strict):
     """Preventive steering: add alpha * v at layer l (hidden_states index) during training only."""
 
     vector: Path
-    layer: int = Field(ge=1)
+    layer: int | None = Field(None, ge=1, description="hidden_states index; default: the vector file's "
+                                                       "recommended layer")
     alpha: float = 4.0
     normalize: bool = Field(True, description="scale v to unit norm before multiplying by alpha")
 
 
 def check(settings: SteerSettings) -> None:
-    """The vector file loads and has the layer (before the model loads)."""
+    """The vector file loads and has the layer, or records a recommended one (before the model loads)."""
     from emscope.models.vectors import load_vector
 
-    load_vector(settings.vector).at(settings.layer)
+    vec = load_vector(settings.vector)
+    vec.at(vec.layer_for(settings.layer))
 
 
 def prepare(settings: SteerSettings, model):
     """The steering vector (unit norm when `normalize`), checked against the model's hidden size."""
     from emscope.models.vectors import load_vector, unit
 
-    v = load_vector(settings.vector).at(settings.layer).float()
+    vec = load_vector(settings.vector)
+    layer = vec.layer_for(settings.layer)
+    v = vec.at(layer).float()
     if v.shape[0] != model.config.get_text_config().hidden_size:
         raise InputError(f"{settings.vector}: vector size {v.shape[0]} does not match the model's hidden size")
-    return {"vector": unit(v) if settings.normalize else v, "layer": settings.layer, "alpha": settings.alpha}
+    return {"vector": unit(v) if settings.normalize else v, "layer": layer, "alpha": settings.alpha}
 
 
 def forward(prepared: dict, model):
