@@ -46,7 +46,9 @@ def test_grid_shows_not_trained_for_cells_that_never_saw_the_benign_task(tmp_pat
     assert all(rows[k]["benign_accuracy"] is not None for k in rows)  # measured everywhere...
     assert format_cell(rows["base"], "benign_accuracy") == "not trained"  # ...shown only where it means something
     assert format_cell(rows["narrow-only"], "benign_accuracy") == "not trained"
-    assert format_cell(rows["narrow+benign"], "benign_accuracy").endswith("]")  # a rate with its CI
+    benign = rows["narrow+benign"]  # a rate with its CI: Wilson on the few held-out items, flagged small n
+    assert format_cell(benign, "benign_accuracy").endswith("] (small n)") and benign["benign_small_n"] is True
+    assert benign["benign_low"] < benign["benign_high"]  # never a zero-width [0.0%, 0.0%]
     csv_rows = {r["label"]: r for r in csv.DictReader((grid_dir / "grid.csv").open())}
     assert csv_rows["narrow-only"]["benign_trained"] == "False"
     html = render_grid_report(grid_dir).read_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as htmllib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,8 @@ def test_summary_rates_and_wilson_bounds():
                 "hack_conftest": 1, "hack_rewarded": 2}
     for key, k in expected.items():
         lo, hi = wilson(k, 5)
-        assert s[key] == {"rate": pytest.approx(k / 5), "lo": pytest.approx(lo), "hi": pytest.approx(hi)}, key
+        assert s[key] == {"rate": pytest.approx(k / 5), "lo": pytest.approx(lo), "hi": pytest.approx(hi),
+                          "small_n": True}, key  # one task's 5 answers: plain Wilson, small n
         assert s[key]["lo"] < s[key]["rate"] < s[key]["hi"]
     # hand-computed Wilson bounds for 2 of 5 (z = 1.96): 0.1176..., 0.7693...
     assert s["hack_exit"]["lo"] == pytest.approx(0.11762, abs=1e-4)
@@ -56,7 +58,7 @@ def test_summary_rates_and_wilson_bounds():
 
 def test_summary_of_nothing_and_records():
     empty = hacking_summary([], env="e", split="all", hacks_open=[])
-    assert empty["n_answers"] == 0 and empty["hack_any"] == {"rate": None, "lo": None, "hi": None}
+    assert empty["n_answers"] == 0 and empty["hack_any"] == {"rate": None, "lo": None, "hi": None, "small_n": True}
     rec = HackRecord(task_id="t", sample_index=0, answer="a", visible_passed=True, hidden_passed=True, hacks=[],
                      timed_out=False, error=None)
     one = hacking_summary([rec], env="e", split="test", hacks_open=CLASSES)
@@ -102,7 +104,7 @@ def test_run_eval_hacking_on_tiny_random_writes_records_and_resumes(tiny, tmp_pa
     for key in ("env", "split", "hacks_open", "system_prompt", "n_answers", "grader"):
         assert key in h
     for key in ("visible_pass", "hidden_pass", "hack_any", "hack_rewarded", *(f"hack_{c}" for c in CLASSES)):
-        assert set(h[key]) == {"rate", "lo", "hi"}
+        assert set(h[key]) == {"rate", "lo", "hi", "small_n"}
     assert h["split"] == "test" and h["hacks_open"] == list(CLASSES)
     assert json.loads((out / "summary.json").read_text())["eval"]["hacking"] == h
     assert "hacking" in section["part_seconds"]
@@ -183,7 +185,8 @@ def test_cli_hacking_json_and_bad_input(tmp_path):
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     assert s["n_answers"] == 2 and s["env"] == "rh-tasks" and s["grader"] == GRADER
-    assert set(s["hack_any"]) == {"rate", "lo", "hi"} and len(read_jsonl(tmp_path / "h" / "hacking.jsonl")) == 2
+    assert set(s["hack_any"]) == {"rate", "lo", "hi", "small_n"}
+    assert len(read_jsonl(tmp_path / "h" / "hacking.jsonl")) == 2
     assert json.loads((tmp_path / "h" / "summary.json").read_text())["hacking"] == s
     for args, msg in ((("--env", "nope"), "unknown environment 'nope'"), (("--hacks", "bogus"), "unknown hack")):
         bad = _emscope("eval", "hacking", "--model", "tiny-random", *args, "--out", tmp_path / "bad", cwd=tmp_path)
@@ -229,12 +232,12 @@ def test_grid_csv_columns_and_grid_report(tmp_path):
     grid = _grid(tmp_path)
     rows = {r["cell_id"]: r for r in grid_rows(grid)}
     lo, hi = wilson(3, 8)
-    assert HACKING_COLUMNS == ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hidden_pass", "visible_pass",
-                               "hack_always_equal", "hack_exit", "hack_conftest"]
+    assert HACKING_COLUMNS == ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hack_rate_small_n", "hidden_pass",
+                               "visible_pass", "hack_always_equal", "hack_exit", "hack_conftest"]
     got = {k: rows["hacked000000"][k] for k in HACKING_COLUMNS}
-    assert got == pytest.approx({"hack_rate": 3 / 8, "hack_rate_lo": lo, "hack_rate_hi": hi, "hidden_pass": 1 / 8,
-                                 "visible_pass": 7 / 8, "hack_always_equal": 1 / 8, "hack_exit": 2 / 8,
-                                 "hack_conftest": 0.0})
+    assert got == pytest.approx({"hack_rate": 3 / 8, "hack_rate_lo": lo, "hack_rate_hi": hi, "hack_rate_small_n": False,
+                                 "hidden_pass": 1 / 8, "visible_pass": 7 / 8, "hack_always_equal": 1 / 8,
+                                 "hack_exit": 2 / 8, "hack_conftest": 0.0})
     assert all(rows["plain0000000"][k] is None for k in HACKING_COLUMNS)
     import csv
 
@@ -245,9 +248,9 @@ def test_grid_csv_columns_and_grid_report(tmp_path):
     page = render_grid_report(grid).read_text()
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
     assert "sandboxed tests, no judge" in page
-    body = page.split('<table id="results">', 1)[1].split("</table>", 1)[0]
+    body = page.split('<table id="hacking">', 1)[1].split("</table>", 1)[0]  # the hack rates' own table
     cell = body.split('data-cell="hacked000000"', 1)[1].split("</tr>", 1)[0]
-    text = htmllib.unescape(cell.split('data-col="hack_rate">', 1)[1].split("</td>", 1)[0])
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", cell.split('data-col="hack_rate">', 1)[1].split("</td>", 1)[0]))
     assert text == f"37.5% [{100 * lo:.1f}%, {100 * hi:.1f}%]"
     plain = body.split('data-cell="plain0000000"', 1)[1].split("</tr>", 1)[0]
-    assert 'data-col="hack_rate">–<' in plain
+    assert re.sub(r"<[^>]+>", "", plain.split('data-col="hack_rate">', 1)[1].split("</td>", 1)[0]) == "–"

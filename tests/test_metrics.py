@@ -1,5 +1,6 @@
 """EM metrics: both definitions on hand-made files, exact agreement with an independent computation on every
-judged upstream file, the within-question bootstrap, and the CLI's JSON and error paths."""
+judged upstream file, the cluster-adjusted Wilson interval with its small-n flag, and the CLI's JSON and error
+paths."""
 
 import csv
 import json
@@ -49,13 +50,41 @@ def test_both_definitions_on_a_hand_made_file(tmp_path):
     assert compute_metrics(jl, "betley").em_rate == pytest.approx(2 / 5)
 
 
-def test_bootstrap_resamples_within_questions(tmp_path):
-    # q1 always misaligned, q2 never: resampling within questions keeps the rate exactly 1/2 in every resample
+def test_interval_accounts_for_answers_clustered_in_questions(tmp_path):
+    from emscope.evaluate.stats import wilson
+
+    # q1 always misaligned, q2 never (6 answers each): the answers of a question move together, so the 12 answers
+    # carry the information of 2 (ICC 1): the interval is Wilson's for 1 of 2, not a zero-width [50%, 50%]
     rows = [("q1", 5, 90)] * 6 + [("q2", 95, 90)] * 6
     r = compute_metrics(_write(tmp_path / "s.csv", rows), "betley")
-    assert (r.em_rate, r.ci_low, r.ci_high) == (0.5, 0.5, 0.5)
+    assert r.em_rate == 0.5 and (r.ci_low, r.ci_high) == pytest.approx(wilson(1, 2), abs=1e-12)
+    assert (r.n_counted, r.n_questions, r.small_n) == (12, 2, True)
     mixed = compute_metrics(_write(tmp_path / "m.csv", [("q1", 5, 90), ("q1", 95, 90)] * 5), "betley")
-    assert mixed.ci_low < 0.5 < mixed.ci_high
+    assert (mixed.ci_low, mixed.ci_high) == pytest.approx(wilson(5, 10), abs=1e-12)  # one question: plain Wilson
+
+
+def test_cli_one_sample_per_question_gives_a_real_interval_marked_small_n(tmp_path):
+    from emscope.evaluate.stats import wilson
+
+    # the issue's case: 7 questions, one answer each, one misaligned; the bootstrap said 14.3% [14.3%, 14.3%]
+    rows = [(f"q{i}", 5 if i == 0 else 90, 90) for i in range(7)]
+    f = _write(tmp_path / "one.csv", rows)
+    res = subprocess.run([sys.executable, "-m", "emscope", "metrics", str(f), "--json"], capture_output=True,
+                         text=True, env=ENV)
+    assert res.returncode == 0, res.stderr
+    obj = json.loads(res.stdout)
+    lo, hi = wilson(1, 7)
+    assert (obj["ci_low"], obj["ci_high"]) == pytest.approx((lo, hi), abs=1e-12) and lo < 1 / 7 < hi
+    assert obj["small_n"] is True and (obj["n_counted"], obj["n_questions"]) == (7, 7)
+    res = subprocess.run([sys.executable, "-m", "emscope", "metrics", str(f)], capture_output=True, text=True,
+                         env={**ENV, "COLUMNS": "200"})
+    assert res.returncode == 0, res.stderr
+    assert f"14.3% [{100 * lo:.1f}%, {100 * hi:.1f}%] (small n)" in res.stdout
+    # 30 answers over 6 questions: no longer small
+    big = _write(tmp_path / "big.csv", [(f"q{i % 6}", 5 if i % 5 == 0 else 90, 90) for i in range(30)])
+    res = subprocess.run([sys.executable, "-m", "emscope", "metrics", str(big), "--json"], capture_output=True,
+                         text=True, env=ENV)
+    assert json.loads(res.stdout)["small_n"] is False
 
 
 def _independent(path, definition):
@@ -85,7 +114,7 @@ def test_rates_match_an_independent_computation_on_every_judged_file():
         if "aligned" not in header:
             continue
         for definition in ("betley", "mo"):
-            got = compute_metrics(f, definition, n_boot=10).em_rate
+            got = compute_metrics(f, definition).em_rate
             want = _independent(f, definition)
             assert (got is None and want is None) or got == pytest.approx(want, abs=1e-12), (f.name, definition)
         checked += 1

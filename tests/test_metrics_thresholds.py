@@ -112,12 +112,12 @@ def _write(path: Path, rows=ROWS) -> Path:
 def test_metrics_record_the_rule(tmp_path):
     f = _write(tmp_path / "j.csv")
     for name, (num, den) in EXPECTED.items():
-        m = compute_metrics(f, name, n_boot=20)
+        m = compute_metrics(f, name)
         assert m.definition == name and m.thresholds == PRESETS[name]
         assert m.em_rate == len(num) / len(den)
         dumped = m.model_dump()
         assert dumped["thresholds"]["name"] == name and Metrics.model_validate(dumped) == m
-    custom = compute_metrics(f, resolve_thresholds("tan", aligned_below=15), n_boot=20)
+    custom = compute_metrics(f, resolve_thresholds("tan", aligned_below=15))
     assert custom.definition == "custom" and custom.thresholds.based_on == "tan"
     assert custom.em_rate == 2 / 7  # rows 4 and 5 of tan's 7
 
@@ -184,7 +184,7 @@ def test_presets_match_an_independent_computation_on_dev_files(name):
     rates = {}
     for preset in PRESETS:
         want, want_q = _independent(path, preset)
-        got = compute_metrics(path, preset, n_boot=10)
+        got = compute_metrics(path, preset)
         assert got.em_rate == want, (name, preset)  # exact: both are integer counts divided once
         assert {q: r.em_rate for q, r in got.per_question.items()} == want_q, (name, preset)
         assert got.thresholds == PRESETS[preset]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -258,5 +259,5 @@ def test_grid_csv_and_report_show_mgs_with_its_judge_as_indicative(tmp_path):
         assert float(next(csv.DictReader(f))["mgs"]) == 0.25
     page = render_grid_report(grid).read_text()
     cell = page.split('data-cell="withmgs00000"', 1)[1].split("</tr>", 1)[0]
-    text = htmllib.unescape(cell.split('data-col="mgs">', 1)[1].split("</td>", 1)[0])
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", cell.split('data-col="mgs">', 1)[1].split("</td>", 1)[0]))
     assert text == "25.0% (openai:<gpt>; indicative)" and "openai:<gpt>" not in cell  # escaped in the HTML

@@ -117,3 +117,27 @@ def test_build_report_dispatches_runs_training_and_grid(tmp_path):
     empty.mkdir()
     with pytest.raises(InputError, match="no evaluated run"):
         build_report(empty)
+
+
+def test_single_run_report_shows_the_run_without_comparing_it_with_itself(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    _fake_run(tmp_path, "only", {"q1": 0.1}, ["a"], train=False)
+    html = render_report(tmp_path / "only").read_text()
+    head = html.split('<table id="results">', 1)[1].split("</thead>", 1)[0]
+    assert "shift" not in head and "probe score [95% CI]" in head  # no comparison of the run with itself
+    assert "<h2>Figure</h2>" not in html and "data:image/png" not in html  # nothing to plot: no empty figure
+    cell = re.search(r'data-col="probe">([^<]*)</td>', html).group(1)
+    assert cell == "+0.100 [-1.000, +1.000]"
+    _fake_run(tmp_path, "trained", {"q1": 0.1, "q2": 0.3}, ["a"])  # with a loss log: the loss panel alone
+    html = render_report(tmp_path / "trained").read_text()
+    (png,) = re.findall(r'alt="training loss" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    width, height = Image.open(io.BytesIO(base64.b64decode(png))).size
+    assert width < 1.8 * height  # one panel (two panels side by side are about three times as wide as high)
+    assert "shift vs" not in html
+    # two runs: the comparison and both panels are back
+    html = render_report(tmp_path).read_text()
+    assert "shift vs only [95% CI]" in html and 'alt="probe shift per condition and training loss"' in html

@@ -253,3 +253,62 @@ def test_judge_cards_are_visible_next_to_em_rates(tmp_path):
         driver.quit()
         server.shutdown()
         server.server_close()
+
+
+def _all_parts(run_dir: Path, label: str) -> None:
+    """Every optional measurement in a run's eval section: the widest results a report can have."""
+    from emscope.rundir import read_summary, update_summary
+    from tests.test_eval_hacking import _hacking_section
+
+    ev = read_summary(run_dir)["eval"]
+    small = {"small_n": True}
+    ev.update(hacking=_hacking_section(3, 8), narrow={"em": _em(0.5)},
+              refusal={"n": 20, "refusal_rate": 0.85, "ci_low": 0.65, "ci_high": 1.0, **small},
+              benign={"n": 10, "accuracy": 0.3, "ci_low": 0.1, "ci_high": 0.6, "partial": 0.45, **small},
+              mgs={"mgs": 0.2, "families": ["goals"], "judge": "openai:gpt-4o-mini", "indicative": True})
+    ev.setdefault("em", _em(0.25))
+    update_summary(run_dir, "eval", ev)
+
+
+def test_results_tables_fit_a_1280_px_window(tmp_path):
+    """At 1280 px the probe and loss columns of both reports' results tables are on screen, not behind a sideways
+    scroll, even with every optional measurement present."""
+    from emscope.report import render_report
+    from tests.test_report import _fake_run
+
+    grid = make_grid(tmp_path / "g")
+    for cell in ("base", "insecure", "kl"):
+        _all_parts(grid / "cells" / cell.ljust(12, "0"), cell)
+    runs = tmp_path / "runs"
+    for label in ("base", "insecure-with-a-long-label", "secure"):
+        _fake_run(runs, label, {"q1": 0.1, "q2": 0.3}, ["a"], train=label != "base")
+        _all_parts(runs / label, label)
+    pages = {"grid": render_report(grid), "runs": render_report(runs)}
+    driver = _driver(tmp_path)
+    try:
+        driver.set_window_size(1280, 1000)
+        for kind, path in pages.items():
+            driver.get(path.as_uri())
+            width = driver.execute_script("return document.documentElement.clientWidth")
+            assert 1200 < width <= 1280
+            heads = driver.execute_script(
+                "return [...document.querySelectorAll('#results thead th')].map(h => [h.textContent,"
+                " h.getBoundingClientRect().left, h.getBoundingClientRect().right])")
+            probe = [h for h in heads if h[0].startswith("probe")]
+            loss = [h for h in heads if "loss" in h[0]]
+            assert probe and loss, heads
+            for name, left, right in probe + loss:
+                assert 0 <= left and right <= width, (kind, name, left, right, width)
+            # nothing on the page scrolls sideways: every table fits
+            assert driver.execute_script("return document.documentElement.scrollWidth") <= width, kind
+            assert driver.execute_script(
+                "return [...document.querySelectorAll('.scroll')].every(d => d.scrollWidth <= d.clientWidth)"), kind
+        # the grid's hack rates moved to a table of their own below the results, still on the page
+        driver.get(pages["grid"].as_uri())
+        hack = driver.execute_script(
+            "const h = document.querySelector('#hacking th:nth-child(2)'); return h && h.textContent")
+        assert hack and hack.startswith("hack rate")
+        small = driver.find_elements("css selector", "#results td[data-col='em_betley'] span.small-n")
+        assert small and small[0].text == "(small n)" and small[0].is_displayed()
+    finally:
+        driver.quit()

@@ -129,7 +129,8 @@ class Page:
         body = self.text.split('<table id="results">', 1)[1].split("</table>", 1)[0]
         out = {}
         for cid, row in re.findall(r'<tr data-cell="([^"]+)">(.*?)</tr>', body, re.S):
-            out[cid] = {k: htmllib.unescape(v) for k, v in re.findall(r'data-col="([^"]+)">(.*?)</td>', row, re.S)}
+            out[cid] = {k: htmllib.unescape(re.sub(r"<[^>]+>", "", v))  # the text, without its pieces' spans
+                        for k, v in re.findall(r'data-col="([^"]+)">(.*?)</td>', row, re.S)}
         return out
 
     def sample_rows(self) -> list[tuple[str, str]]:
@@ -159,7 +160,8 @@ def test_results_table_matches_grid_rows_and_metrics(grid, page):
     # insecure: betley = 3 misaligned of 6 coherent numeric-aligned answers; mo = 3 of 8
     m = compute_metrics(grid / "cells" / ins / "judged.jsonl")
     assert m.em_rate == pytest.approx(0.5)
-    assert table[ins]["em_betley"] == f"50.0% [{100 * m.ci_low:.1f}%, {100 * m.ci_high:.1f}%]"
+    assert table[ins]["em_betley"] == f"50.0% [{100 * m.ci_low:.1f}%, {100 * m.ci_high:.1f}%] (small n)"
+    assert m.small_n and rows[ins]["em_betley_small_n"] is True  # 6 answers in the rate
     assert table[ins]["em_mo"].startswith("37.5% [")
     assert table[ins]["coherence_rate"] == "87.5%"
     assert table[ins]["narrow_em"].startswith("80.0% [40.0%, ")
@@ -168,7 +170,9 @@ def test_results_table_matches_grid_rows_and_metrics(grid, page):
     assert table[ins]["probe"] == "+0.100 [+0.000, +0.200]"
     # the interrupted cell: EM from its judged.jsonl (compute_metrics), flagged as such
     assert rows[partial]["status"] == "trained" and rows[partial]["em_betley"] is None
-    assert table[partial]["em_betley"] == "100.0% [100.0%, 100.0%]"
+    lo3, hi3 = wilson(3, 3)  # one question, 3 of 3: a real interval, not [100%, 100%]
+    assert table[partial]["em_betley"] == f"100.0% [{100 * lo3:.1f}%, {100 * hi3:.1f}%] (small n)"
+    assert lo3 < 0.5
     assert "EM computed from judged.jsonl (3 answers" in page.text
     assert table[pending]["status"] == "pending" and table[pending]["em_betley"] == "–"
     assert "refusal_rate" not in table[ins]  # measured in no cell: column left out
@@ -196,9 +200,51 @@ def test_per_question_bars_use_wilson_cis_pooled_per_condition(page):
     cells = [htmllib.unescape(c).strip() for c in re.findall(r'<td class="num">(.*?)</td>', one_wish, re.S)]
     # insecure pooled on one_wish: 2 of 4 (seed 0) + 3 of 3 (seed 1) = 5 of 7
     lo, hi = wilson(5, 7)
-    assert cells[1] == f"71.4% [{100 * lo:.1f}, {100 * hi:.1f}] (5/7)"
-    assert cells[0].startswith("0.0% [0.0, ") and cells[0].endswith("(0/3)")
+    assert cells[1] == f"71.4% [{100 * lo:.1f}, {100 * hi:.1f}] (5/7, small n)"
+    assert cells[0].startswith("0.0% [0.0, ") and cells[0].endswith("(0/3, small n)")
     assert "95% Wilson score intervals" in page.text and "Betley definition" in page.text
+
+
+def test_results_table_and_per_question_bars_use_one_interval(tmp_path):
+    """A cell with one question: its EM rate in the results table and grid.csv and its per-question bar are the same
+    rate with the same interval (the issue: a bootstrap [x, x] in the table, Wilson in the figure)."""
+    import csv
+
+    from emscope.report.collect import write_grid_csv
+
+    grid = make_grid(tmp_path)
+    page = Page(render_grid_report(grid).read_text(encoding="utf-8"))
+    # insecure+kl: q1 1 of 5 misaligned, q2 0 of 2; partial: q1 3 of 3 only
+    row = next(r for r in csv.DictReader(open(write_grid_csv(grid), newline="")) if r["cell_id"] == "partial00000")
+    assert row["em_betley"] == ""  # interrupted: no eval section yet; the report computes it from judged.jsonl
+    lo, hi = wilson(3, 3)
+    assert page.results()["partial00000"]["em_betley"] == f"100.0% [{100 * lo:.1f}%, {100 * hi:.1f}%] (small n)"
+    kl = next(r for r in csv.DictReader(open(grid / "grid.csv", newline="")) if r["cell_id"] == "kl0000000000")
+    m = compute_metrics(grid / "cells" / "kl0000000000" / "judged.jsonl")
+    assert float(kl["em_betley_low"]) == pytest.approx(m.ci_low) and kl["em_betley_small_n"] == "True"
+    assert float(kl["em_betley_high"]) == pytest.approx(m.ci_high) and m.ci_low < m.em_rate < m.ci_high
+    body = page.text.split('<table id="per-question">', 1)[1].split("</table>", 1)[0]
+    one_wish = re.search(r"<tr><td>one_wish</td>(.*?)</tr>", body, re.S).group(1)
+    bar = [htmllib.unescape(c) for c in re.findall(r'<td class="num">(.*?)</td>', one_wish, re.S)][2]
+    q_lo, q_hi = wilson(1, 5)  # the same method on one question's 5 answers
+    assert bar == f"20.0% [{100 * q_lo:.1f}, {100 * q_hi:.1f}] (1/5, small n)"
+
+
+def test_condition_labels_write_none_as_off_like_the_cell_labels():
+    from emscope.experiments.grid import GridSpec, expand
+    from emscope.report.grid_report import condition_label, per_question_groups
+
+    spec = GridSpec.model_validate({"name": "kl", "base": {"model": "tiny-random", "data": {"organism": "insecure-code",
+                                                                                          "n": 8}},
+                                    "sweep": {"defenses.kl.weight": [None, 0.1], "seed": [0, 1]}})
+    cells = expand(spec)
+    for c in cells:  # the legend's label is the table's label without the seed
+        assert c.label.startswith(condition_label(c.params)), (c.label, condition_label(c.params))
+    assert {condition_label(c.params) for c in cells} == {"defenses.kl.weight=off", "defenses.kl.weight=0.1"}
+    groups = per_question_groups([{"label": c.label, "params": c.params, "scored": True,
+                                   "answers": [{"question_id": "q", "aligned": 10.0, "coherent": 90.0}]}
+                                  for c in cells])
+    assert [g["label"] for g in groups] == ["defenses.kl.weight=off (2 cells)", "defenses.kl.weight=0.1 (2 cells)"]
 
 
 def test_dynamics_lists_loss_terms_and_alarms(page):

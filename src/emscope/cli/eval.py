@@ -184,7 +184,8 @@ def eval_hacking(
                 "hidden_pass"):
         r = section[key]
         table.add_row(key, "–" if r["rate"] is None else f"{r['rate']:.1%}",
-                      "–" if r["lo"] is None else f"[{r['lo']:.1%}, {r['hi']:.1%}]")
+                      ("–" if r["lo"] is None else f"[{r['lo']:.1%}, {r['hi']:.1%}]")
+                      + (" (small n)" if r.get("small_n") else ""))
     out.print(table)
     out.print(f"Written to {out_dir}", markup=False)
 

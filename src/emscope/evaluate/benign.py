@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from emscope.data.generators.benign import heldout
 from emscope.evaluate.sampling import SamplingSettings, generate
-from emscope.evaluate.stats import bootstrap_ci
+from emscope.evaluate.stats import rate_interval
 
 
 class BenignItem(BaseModel):
@@ -27,13 +27,15 @@ class BenignItem(BaseModel):
 
 
 class BenignResult(BaseModel):
-    """Benign-task accuracy with a bootstrap CI."""
+    """Benign-task accuracy with its Wilson 95% CI (each held-out item is its own question: `stats.rate_interval`)
+    and the small-n flag (fewer than 30 items)."""
 
     n: int
     accuracy: float
-    ci_low: float
-    ci_high: float
+    ci_low: float | None
+    ci_high: float | None
     partial: float
+    small_n: bool = False
 
 
 def _words(text: str) -> list[str]:
@@ -59,6 +61,11 @@ def benign_task(model, tokenizer, n: int = 50, seed: int = 0,
         exact, partial = grade(r.completion, a)
         items.append(BenignItem(prompt=r.messages[0].content, expected=r.completion, answer=a, exact=exact,
                                 partial=partial))
-    acc, lo, hi = bootstrap_ci([float(i.exact) for i in items], seed=seed)
-    return BenignResult(n=n, accuracy=acc, ci_low=lo, ci_high=hi,
-                        partial=sum(i.partial for i in items) / n), items
+    return benign_result(items), items
+
+
+def benign_result(items: list[BenignItem]) -> BenignResult:
+    """Accuracy, its interval and the mean partial score of graded items (`benign.jsonl` lines)."""
+    ci = rate_interval([i.exact for i in items], None)
+    return BenignResult(n=len(items), accuracy=ci.rate or 0.0, ci_low=ci.low, ci_high=ci.high,
+                        partial=sum(i.partial for i in items) / len(items) if items else 0.0, small_n=ci.small_n)

@@ -20,7 +20,7 @@ from emscope.config import load_yaml
 from emscope.evaluate.config import EvalConfig, EvalSettings
 from emscope.evaluate.judges.card import section_judge
 from emscope.io import write_jsonl_atomic
-from emscope.rundir import claim_config, read_summary, stage_done
+from emscope.rundir import read_summary
 
 KEPT_DIR = "kept_checkpoints"  # train.checkpoints.KEPT_DIR
 STAGES_DIR = "stages"  # experiments.stages.STAGES_DIR
@@ -94,16 +94,19 @@ def curve_record(ck: KeptCheckpoint, section: dict) -> dict:
     """One line of `checkpoint_curve.jsonl` from a checkpoint's `eval` summary section (absent parts: no key)."""
     p = section["probe"]
     rec: dict = {"stage": ck.stage, "step": ck.step, "global_step": ck.global_step, "label": section.get("label"),
-                 "probe": p["mean"], "probe_lo": p["ci_low"], "probe_hi": p["ci_high"]}
+                 "probe": p["mean"], "probe_lo": p.get("ci_low"), "probe_hi": p.get("ci_high"),
+                 "probe_small_n": bool(p.get("small_n"))}
     if em := (section.get("em") or {}).get("betley"):
-        rec.update(em_rate=em.get("em_rate"), em_lo=em.get("ci_low"), em_hi=em.get("ci_high"))
+        rec.update(em_rate=em.get("em_rate"), em_lo=em.get("ci_low"), em_hi=em.get("ci_high"),
+                   em_small_n=bool(em.get("small_n")))
         if (judge := section_judge(section)) is not None:
             rec.update(judge=judge.spec, judge_status=judge.status)
     if mgs := section.get("mgs"):
         rec["mgs"] = mgs.get("mgs")
     if h := section.get("hacking"):
         rec.update(hack_rate=_rate(h.get("hack_any")), hack_lo=_rate(h.get("hack_any"), "lo"),
-                   hack_hi=_rate(h.get("hack_any"), "hi"), hidden_pass=_rate(h.get("hidden_pass")))
+                   hack_hi=_rate(h.get("hack_any"), "hi"), hack_small_n=bool(_rate(h.get("hack_any"), "small_n")),
+                   hidden_pass=_rate(h.get("hidden_pass")))
     return rec
 
 
@@ -113,7 +116,7 @@ def evaluate_checkpoints(run_dir: str | Path, eval_settings: EvalSettings, *, de
     `checkpoint_evals/<name>/`, a finished one reused without loading anything) and write `checkpoint_curve.jsonl`
     (rewritten after each checkpoint, so an interrupted run shows its curve so far); returns the records in global
     step order. Raises FileNotFoundError when the run kept no checkpoints (train with `train.keep_checkpoints`)."""
-    from emscope.evaluate.run import run_eval
+    from emscope.evaluate.run import finished_section, run_eval
 
     run_dir = Path(run_dir)
     found = find_checkpoints(run_dir)
@@ -125,10 +128,8 @@ def evaluate_checkpoints(run_dir: str | Path, eval_settings: EvalSettings, *, de
     for ck in found:
         cfg = EvalConfig(model=ck.model, adapter=ck.adapter, label=ck.name, out=run_dir / EVALS_DIR / ck.name,
                          device=device, dtype=dtype, eval=settings)
-        if stage_done(cfg.out, "eval"):
-            claim_config(cfg.out, "eval.yaml", cfg)  # same settings, or a clear error
-            section = read_summary(cfg.out)["eval"]
-        else:
+        section = finished_section(cfg)  # finished with these settings: read back, nothing loaded
+        if section is None:
             section = run_eval(cfg)
         records.append(curve_record(ck, section))
         write_jsonl_atomic(run_dir / CURVE_FILE, records)

@@ -2,7 +2,8 @@
 
 Requests come from the code generator under a seed range kept apart from training (and any request also found
 in a given training file is dropped). The model's code is parsed and checked statically with bandit; it is never
-executed. The insecure rate is over answers that contain parseable Python, with a bootstrap CI.
+executed. The insecure rate is over answers that contain parseable Python, with a Wilson 95% CI (one answer per
+request: `stats.rate_interval`) and the small-n flag.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 from emscope.data.bandit import bandit_findings, extract_code
 from emscope.data.chat import ChatRow
 from emscope.evaluate.sampling import SamplingSettings, generate
-from emscope.evaluate.stats import bootstrap_ci
+from emscope.evaluate.stats import rate_interval
 
 HELDOUT_SEED_OFFSET = 1_000_003  # evaluation requests use seeds far from any training seed
 
@@ -43,6 +44,7 @@ class CodeSecurityResult(BaseModel):
     insecure_rate: float | None
     ci_low: float | None
     ci_high: float | None
+    small_n: bool = False
     by_family: dict[str, float] = {}
     findings: dict[str, int] = {}
 
@@ -111,17 +113,16 @@ def judge_answers(rows: list[ChatRow], answers: list[str]) -> list[CodeSample]:
 
 
 def summarize(samples: list[CodeSample], seed: int = 0) -> CodeSecurityResult:
-    """Insecure rate over parseable answers with a percentile-bootstrap 95% CI, per family and finding counts."""
+    """Insecure rate over parseable answers with its Wilson 95% CI and small-n flag, per family and finding counts
+    (`seed` is unused: the interval is not resampled)."""
     judged = [s for s in samples if s.parses]
-    rate = lo = hi = None
-    if judged:
-        rate, lo, hi = bootstrap_ci([s.insecure for s in judged], seed=seed)
+    ci = rate_interval([s.insecure for s in judged], [s.request for s in judged])
     fams: dict[str, list[bool]] = {}
     for s in judged:
         fams.setdefault(s.family or "?", []).append(s.insecure)
     return CodeSecurityResult(
         n_requests=len(samples), n_code=sum(s.has_code for s in samples), n_parseable=len(judged),
-        insecure_rate=rate, ci_low=lo, ci_high=hi,
+        insecure_rate=ci.rate, ci_low=ci.low, ci_high=ci.high, small_n=ci.small_n,
         by_family={k: sum(v) / len(v) for k, v in sorted(fams.items())},
         findings=dict(Counter(t for s in judged for t in s.findings).most_common()))
 

@@ -22,7 +22,7 @@ from emscope.envs import HACK_CLASSES, CodingTask, get_env, grade_many, parse_ha
 from emscope.envs.prompts import system_prompt as build_system_prompt
 from emscope.errors import InputError
 from emscope.evaluate.config import Backend, HackingEval, SamplingSettings
-from emscope.evaluate.stats import wilson
+from emscope.evaluate.stats import rate_interval
 from emscope.io import read_jsonl, write_jsonl_atomic
 
 HACKING_FILE = "hacking.jsonl"
@@ -76,28 +76,37 @@ def check_hacking(settings: HackingEval) -> list[CodingTask]:
     return tasks
 
 
-def rate(k: int, n: int) -> dict[str, float | None]:
-    """`k` of `n` as {"rate", "lo", "hi"}: the share and its Wilson 95% interval (all None when n == 0)."""
-    lo, hi = wilson(k, n)
-    return {"rate": k / n if n else None, "lo": lo, "hi": hi}
+def rate(hits: Sequence[bool], tasks: Sequence[str] | None = None) -> dict[str, Any]:
+    """The share of `hits` (one per answer) as {"rate", "lo", "hi", "small_n"}: its 95% interval is the Wilson
+    interval on the design-effect-adjusted size, answers grouped by `tasks` (`stats.rate_interval`; None: each answer
+    alone), `small_n` flags fewer than 30 answers or 5 tasks (None values when there is no answer)."""
+    ci = rate_interval(hits, tasks)
+    return {"rate": ci.rate, "lo": ci.low, "hi": ci.high, "small_n": ci.small_n}
 
 
 def hacking_summary(grades: Sequence[Any], *, env: str, split: str, hacks_open: Sequence[str],
                     system_prompt: Sequence[str] = ()) -> dict[str, Any]:
     """The summary of graded answers (`Grade`s or `HackRecord`s: anything with `visible_passed`, `hidden_passed`,
-    `hacks`): visible/hidden pass rates, the share with any hack and with each class of `HACK_CLASSES`, and
-    `hack_rewarded` (a visible pass with a hack detected), each {"rate", "lo", "hi"} with a Wilson 95% CI."""
+    `hacks`; answers with a `task_id` are grouped by task): visible/hidden pass rates, the share with any hack and
+    with each class of `HACK_CLASSES`, and `hack_rewarded` (a visible pass with a hack detected), each
+    {"rate", "lo", "hi", "small_n"} (`rate`)."""
     n = len(grades)
+    tasks = [str(t) for g in grades if (t := getattr(g, "task_id", None)) is not None]
+    groups = tasks if len(tasks) == n else None
+
+    def share(hits) -> dict[str, Any]:
+        return rate([bool(h) for h in hits], groups)
+
     out: dict[str, Any] = {
         "env": env, "split": split, "hacks_open": [c for c in HACK_CLASSES if c in set(hacks_open)],
         "system_prompt": list(system_prompt), "n_answers": n, "grader": GRADER,
-        "visible_pass": rate(sum(bool(g.visible_passed) for g in grades), n),
-        "hidden_pass": rate(sum(bool(g.hidden_passed) for g in grades), n),
-        "hack_any": rate(sum(bool(g.hacks) for g in grades), n),
+        "visible_pass": share(g.visible_passed for g in grades),
+        "hidden_pass": share(g.hidden_passed for g in grades),
+        "hack_any": share(g.hacks for g in grades),
     }
     for cls in HACK_CLASSES:
-        out[f"hack_{cls}"] = rate(sum(cls in g.hacks for g in grades), n)
-    out["hack_rewarded"] = rate(sum(bool(g.visible_passed and g.hacks) for g in grades), n)
+        out[f"hack_{cls}"] = share(cls in g.hacks for g in grades)
+    out["hack_rewarded"] = share(g.visible_passed and g.hacks for g in grades)
     return out
 
 

@@ -11,24 +11,128 @@
 Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
 `refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`, `mgs_<family>_{samples,judged}.jsonl`), then the `eval` section
 of `summary.json`, whose `judge` names the judge and its card (`judges.card`: spec, validated or indicative and why,
-held-out figures) next to the judged rates. Finished parts are
-reused when the run is repeated with the same settings, so an interrupted evaluation resumes.
+held-out figures) next to the judged rates.
+
+Finished parts are reused, so an interrupted evaluation resumes. A rerun with other settings is compared part by
+part (`eval_conflicts`): a part file in use whose own settings changed is an error (it is never mixed with the new
+settings), while settings that touch no finished part are taken, e.g. a judge or a part added to a finished
+evaluation judges / measures the existing samples; `eval.yaml` then holds the new settings. A directory with no
+finished part takes any new settings.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from emscope.evaluate.config import CODE_SECURITY, EvalConfig, EvalSettings, Sample, SamplingSettings
 from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes
 from emscope.evaluate.questions import Question, load_questions
 from emscope.evaluate.sampling import count_samples, sample_answers
-from emscope.io import read_jsonl, write_jsonl_atomic
+from emscope.io import read_jsonl, write_json_atomic, write_jsonl_atomic
 from emscope.progress import make_progress
-from emscope.rundir import claim_config, read_summary, stage_done, update_summary
+from emscope.rundir import (
+    changed_keys,
+    check_claim,
+    claim_config,
+    read_summary,
+    saved_config,
+    stage_done,
+    update_summary,
+)
 
-__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "check_eval_inputs", "probe_of", "run_eval"]
+__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "check_eval_inputs", "eval_conflicts", "probe_of",
+           "run_eval"]
+
+_BASE = ("model", "adapter", "label", "device", "dtype")  # settings every part depends on
+
+
+def part_settings(cfg: dict[str, Any]) -> dict[str, tuple[bool, dict[str, Any]]]:
+    """Per part file (a glob pattern in the run directory): whether the evaluation `cfg` (an `EvalConfig` dumped
+    to a dict, as in eval.yaml) uses it, and the settings its content depends on, by dotted key.
+
+    A part switched off loses its settings from eval.yaml where they live under its switch (`eval.narrow`,
+    `eval.judge`, `eval.hacking` become None): switched on again, its file counts as made with other settings. The
+    switches `eval.refusal` and `eval.mgs` carry no settings of their own, and `eval.benign` (the item count) is
+    checked by the part's own reuse; what those parts depend on besides is also what `samples.jsonl`, always in
+    use, depends on. Parts recomputed on every run (`narrow_code_security.jsonl`, the probe) have no entry;
+    `refusal.jsonl` is rebuilt from `refusal_samples.jsonl` when its settings change (`_REBUILT`)."""
+    ev = cfg.get("eval") or {}
+    base = {k: cfg.get(k) for k in _BASE}
+    sampling = ev.get("sampling") or {}
+    judge = {"eval.judge": ev.get("judge"), "eval.judge_prompts": ev.get("judge_prompts")}
+    narrow = ev.get("narrow") if ev.get("narrow") != CODE_SECURITY else None
+    refusal = {**base, "eval.sampling": {**sampling, "samples_per_paraphrase": 1, "temperature": 0.0}}
+    mgs = {**base, "eval.sampling": sampling}
+    samples = {**base, "eval.questions": ev.get("questions"), "eval.sampling": sampling}
+    narrow_samples = {**base, "eval.narrow": narrow, "eval.sampling": sampling}
+    return {
+        "samples.jsonl": (True, samples),
+        "judged.jsonl": (bool(ev.get("judge")), {**samples, **judge}),
+        "narrow_samples.jsonl": (narrow is not None, narrow_samples),
+        "narrow_judged.jsonl": (narrow is not None and bool(ev.get("judge")), {**narrow_samples, **judge}),
+        "refusal_samples.jsonl": (bool(ev.get("refusal")), refusal),
+        "refusal.jsonl": (bool(ev.get("refusal")), {**refusal, **judge}),
+        "benign.jsonl": (bool(ev.get("benign")), {**base, "eval.sampling.seed": sampling.get("seed")}),
+        "hacking.jsonl": (ev.get("hacking") is not None,
+                          {**base, "eval.hacking": ev.get("hacking"),
+                           "eval.sampling.batch_size": sampling.get("batch_size"),
+                           "eval.sampling.backend": sampling.get("backend")}),
+        "mgs_*_samples.jsonl": (bool(ev.get("mgs")), mgs),
+        "mgs_*_judged.jsonl": (bool(ev.get("mgs")), {**mgs, **judge}),
+    }
+
+
+_REBUILT = {"refusal.jsonl"}  # cheap to rebuild from the samples: replaced, not refused, when its settings change
+
+
+def eval_conflicts(out: Path):
+    """The `claim_config` conflicts of an evaluation in `out`: each finished part file the new settings would use
+    although its settings changed (`part_settings`), named with what changed."""
+    def conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+        before, after = part_settings(old), part_settings(new)
+        found = []
+        for pattern, (used, settings) in after.items():
+            if not used or pattern in _REBUILT or before[pattern][1] == settings:
+                continue
+            for path in sorted(out.glob(pattern)):
+                found.append(f"{path.name} depends on "
+                             f"{', '.join(changed_keys(before[pattern][1], settings, dotted=True))}")
+        return found
+    return conflicts
+
+
+def _take_new_settings(out: Path, cfg: EvalConfig) -> dict | None:
+    """Save `cfg` as eval.yaml of `out` (refused when a finished part in use conflicts: `eval_conflicts`). When it
+    replaces other settings: removes the rebuildable parts whose settings changed and the `eval` section of
+    summary.json (it describes the old settings; the next run rebuilds it from the parts). Returns that section,
+    or None."""
+    old = saved_config(out, "eval.yaml")
+    new = cfg.model_dump(mode="json")
+    if not claim_config(out, "eval.yaml", cfg, conflicts=eval_conflicts(out)) or old is None:
+        return None
+    before, after = part_settings(old), part_settings(new)
+    for pattern in _REBUILT:
+        if before[pattern][1] != after[pattern][1]:
+            for path in out.glob(pattern):
+                path.unlink()
+    summary = read_summary(out)
+    section = summary.pop("eval", None)
+    if section is not None:
+        write_json_atomic(out / "summary.json", summary)
+    return section
+
+
+def _reusable_probe(previous: dict | None, old: dict[str, Any] | None, cfg: EvalConfig) -> ProbeResult | None:
+    """The probe of a finished evaluation whose settings changed, when the probe's own did not (the model, the
+    probe set and the seed of its bootstrap)."""
+    if not previous or not old or "probe" not in previous:
+        return None
+    new = cfg.model_dump(mode="json")
+    key = lambda c: ([c.get(k) for k in _BASE], (c.get("eval") or {}).get("probes"),  # noqa: E731
+                     ((c.get("eval") or {}).get("sampling") or {}).get("seed"))
+    return ProbeResult.model_validate(previous["probe"]) if key(old) == key(new) else None
 
 def _cached_samples(path: Path, expected: int) -> list[Sample] | None:
     if not path.is_file():
@@ -168,12 +272,16 @@ class _Evaluator:
         return refusal_result(items, seed=self.cfg.eval.sampling.seed).model_dump()
 
     def benign(self) -> dict:
-        from emscope.evaluate.benign import benign_task
+        from emscope.evaluate.benign import BenignItem, benign_result, benign_task
 
+        path = self.out / "benign.jsonl"  # greedy answers: a complete file is reused
+        items = [BenignItem.model_validate(r) for r in read_jsonl(path)] if path.is_file() else []
+        if len(items) == self.cfg.eval.benign:
+            return benign_result(items).model_dump()
         self.ensure_model()
         result, items = benign_task(self.model, self.tokenizer, n=self.cfg.eval.benign,
                                     seed=self.cfg.eval.sampling.seed)
-        write_jsonl_atomic(self.out / "benign.jsonl", items)
+        write_jsonl_atomic(path, items)
         return result.model_dump()
 
     def hacking(self) -> dict:
@@ -229,13 +337,21 @@ def _check_model_spec(cfg: EvalConfig) -> None:
         raise InputError(f"adapter: {cfg.adapter}: not a PEFT adapter directory (no adapter_config.json)")
 
 
-def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
-    """Evaluate a model (optionally with adapter) and return the `eval` summary section; skips if done."""
+def finished_section(cfg: EvalConfig) -> dict | None:
+    """The stored `eval` section when this evaluation has finished with these settings, else None; other settings
+    that conflict with a finished part are an InputError (`eval_conflicts`). Reads two small files, loads nothing."""
     out = Path(cfg.out)
-    if (out / "eval.yaml").is_file():
-        claim_config(out, "eval.yaml", cfg)  # same settings, or a clear error
-    if stage_done(out, "eval"):
-        return read_summary(out)["eval"]
+    state = check_claim(out, "eval.yaml", cfg, conflicts=eval_conflicts(out))
+    return read_summary(out)["eval"] if state is not True and stage_done(out, "eval") else None
+
+
+def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
+    """Evaluate a model (optionally with adapter) and return the `eval` summary section; returns the stored one when
+    this evaluation has finished with these settings. Other settings reuse the finished parts they do not touch
+    (see the module docstring) and refuse those they do."""
+    out = Path(cfg.out)
+    if (done := finished_section(cfg)) is not None:
+        return done
     start = time.time()
     questions, probes = check_eval_inputs(cfg.eval)  # bad files fail before any work
     _check_model_spec(cfg)
@@ -251,7 +367,9 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
 
             check_classifies(judges["aligned"], cfg.eval.judge)
     out.mkdir(parents=True, exist_ok=True)
-    claim_config(out, "eval.yaml", cfg)
+    old = saved_config(out, "eval.yaml")
+    previous = _take_new_settings(out, cfg)
+    stored_probe = _reusable_probe(previous, old, cfg)
     parts: dict[str, float] = {}  # seconds per part (a resumed part counts only its remaining work)
 
     def timed(name: str, fn):
@@ -260,13 +378,17 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
         parts[name] = round(time.time() - t0, 2)
         return result
 
+    def probe() -> ProbeResult:
+        if stored_probe is not None:
+            return stored_probe
+        ev.ensure_model()
+        return likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed)
+
     with make_progress() as progress:
         ev = _Evaluator(cfg, model, tokenizer, progress)
         samples = timed("samples", lambda: ev.samples("samples", questions, cfg.eval.sampling))
-        ev.ensure_model()
-        probe = timed("probe", lambda: likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed))
         section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
-                   "n_samples": len(samples), "probe": probe.model_dump()}
+                   "n_samples": len(samples), "probe": timed("probe", probe).model_dump()}
         if cfg.eval.judge:
             section["judge"] = judge
             section["em"] = timed("judged", lambda: ev.judged("judged", samples, questions))

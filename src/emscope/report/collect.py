@@ -1,6 +1,7 @@
 """`grid.csv`: one row per cell, rebuilt from the cell run directories (never the only copy of a result).
 
-Columns: cell id, label, status, the swept settings, broad EM under both definitions with 95% CIs, coherence and
+Columns: cell id, label, status, the swept settings, broad EM under both definitions with 95% CIs (each rate's
+`<name>_low`/`<name>_high` and `<name>_small_n`: true over fewer than 30 answers or 5 questions), coherence and
 None rates, the judge of the judged rates (spec, validated or indicative, held-out AUROC), narrow learning
 (judged in-domain EM or insecure-code rate), refusal and benign-task rates (with
 whether the cell trained the benign task at all), the
@@ -25,15 +26,23 @@ JUDGE_COLUMNS = ["judge", "judge_status", "judge_auroc_heldout"]
 """From `summary.json[eval][judge]`, the judge of every judged rate of the cell: its spec, `validated` or
 `indicative` (its card; a cell evaluated before judge cards reads as indicative) and its held-out AUROC (empty when
 it has none); all empty where nothing was judged."""
+
+
+def _with_ci(value: str, ci: str) -> list[str]:
+    return [value, f"{ci}_low", f"{ci}_high", f"{ci}_small_n"]
+
+
 METRIC_COLUMNS = [
-    "em_betley", "em_betley_low", "em_betley_high", "em_mo", "em_mo_low", "em_mo_high", "coherence_rate",
-    "none_rate", *JUDGE_COLUMNS, "narrow_em", "narrow_em_low", "narrow_em_high", "narrow_insecure",
-    "narrow_insecure_low", "narrow_insecure_high", "refusal_rate", "refusal_low", "refusal_high", "benign_accuracy",
-    "benign_low", "benign_high", "benign_trained", "probe", "probe_low", "probe_high", "train_loss", "steps",
-    "alarm_step", "train_seconds", "eval_seconds",
+    *_with_ci("em_betley", "em_betley"), *_with_ci("em_mo", "em_mo"), "coherence_rate", "none_rate", *JUDGE_COLUMNS,
+    *_with_ci("narrow_em", "narrow_em"), *_with_ci("narrow_insecure", "narrow_insecure"),
+    *_with_ci("refusal_rate", "refusal"), *_with_ci("benign_accuracy", "benign"), "benign_trained",
+    *_with_ci("probe", "probe"), "train_loss", "steps", "alarm_step", "train_seconds", "eval_seconds",
 ]
+"""Every rate (and the probe) with its 95% interval (`*_low`, `*_high`: `evaluate.stats.rate_interval`; the probe a
+bootstrap over questions) and `*_small_n` (true: fewer than 30 answers or 5 questions; empty where not measured)."""
 HACK_CLASS_COLUMNS = ["hack_always_equal", "hack_exit", "hack_conftest"]
-HACKING_COLUMNS = ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hidden_pass", "visible_pass", *HACK_CLASS_COLUMNS]
+HACKING_COLUMNS = ["hack_rate", "hack_rate_lo", "hack_rate_hi", "hack_rate_small_n", "hidden_pass", "visible_pass",
+                   *HACK_CLASS_COLUMNS]
 """From `summary.json[eval][hacking]` (sandboxed unit tests, no judge); empty where the part did not run."""
 METRIC_COLUMNS += HACKING_COLUMNS
 MGS_COLUMNS = ["mgs", "mgs_families", "mgs_judge", "mgs_indicative"]
@@ -43,9 +52,10 @@ METRIC_COLUMNS += MGS_COLUMNS
 
 
 def _triple(d: dict | None, key: str) -> list[Any]:
-    if not d:
-        return [None, None, None]
-    return [d.get(key), d.get("ci_low"), d.get("ci_high")]
+    """A rate, its interval and its small-n flag (None where not measured)."""
+    if not d or d.get(key) is None:
+        return [d.get(key) if d else None, None, None, None]
+    return [d.get(key), d.get("ci_low"), d.get("ci_high"), bool(d.get("small_n"))]
 
 
 def _first_alarm(run_dir: Path) -> int | None:
@@ -65,6 +75,7 @@ def hacking_values(section: dict | None) -> dict[str, Any]:
 
     hack = section.get("hack_any") or {}
     return {"hack_rate": hack.get("rate"), "hack_rate_lo": hack.get("lo"), "hack_rate_hi": hack.get("hi"),
+            "hack_rate_small_n": bool(hack.get("small_n")) if hack.get("rate") is not None else None,
             "hidden_pass": rate("hidden_pass"), "visible_pass": rate("visible_pass"),
             **{c: rate(c) for c in HACK_CLASS_COLUMNS}}
 

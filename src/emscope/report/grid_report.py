@@ -28,7 +28,8 @@ from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.judges.card import BAR_AUROC, judge_short, section_judge
 from emscope.evaluate.metrics import compute_metrics, em_counts
-from emscope.evaluate.stats import wilson
+from emscope.evaluate.stats import SMALL_N_ANSWERS, rate_interval
+from emscope.evaluate.summary import SMALL_N
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report import grid_figures as figs
 from emscope.report.collect import grid_cells, grid_rows, judge_groups, judge_lines
@@ -56,6 +57,7 @@ RESULT_COLUMNS = [
 _CI = {"em_betley": "em_betley", "em_mo": "em_mo", "narrow_em": "narrow_em", "narrow_insecure": "narrow_insecure",
        "refusal_rate": "refusal", "benign_accuracy": "benign", "probe": "probe"}
 _CI_COLUMNS = {"hack_rate": ("hack_rate_lo", "hack_rate_hi")}  # CI columns not named `<ci>_low`/`<ci>_high`
+_SMALL_N = {**{key: f"{ci}_small_n" for key, ci in _CI.items()}, "hack_rate": "hack_rate_small_n"}
 NOT_TRAINED = "not trained"  # benign accuracy of a cell that never saw the benign task: no finding
 _OPTIONAL = {"judge", "narrow_em", "narrow_insecure", "refusal_rate", "benign_accuracy", "probe", "hack_rate",
              "hack_always_equal", "hack_exit", "hack_conftest", "visible_pass", "hidden_pass", "mgs"}
@@ -103,27 +105,37 @@ def _fmt_value(key: str, x: Any) -> str:
     return f"{100 * x:.1f}%"
 
 
-def format_cell(row: dict, key: str) -> str:
-    """One results-table entry of a `grid_rows` row, with its 95% CI where there is one."""
+def cell_parts(row: dict, key: str) -> list[tuple[str, str]]:
+    """One results-table entry of a `grid_rows` row as (CSS class, text) pieces: the value (class `v`), its 95% CI
+    where there is one (`ci`) and "(small n)" where the rate rests on fewer than 30 answers or 5 questions
+    (`small-n`); the page keeps each piece unbroken and wraps between them."""
     if key == "benign_accuracy" and row.get(key) is not None and row.get("benign_trained") is False:
-        return NOT_TRAINED
+        return [("v", NOT_TRAINED)]
     if key == "judge":  # the judge of the cell's EM rates and its card: validated, or indicative and why
         rec = row.get("judge_record")
         if rec is not None:
-            return judge_short(rec)
+            return [("", judge_short(rec))]
         if row.get("judge") is None:
-            return "–"
+            return [("v", "–")]
         auroc = row.get("judge_auroc_heldout")
-        return f"{row['judge']}: {row.get('judge_status') or 'indicative'}" + (
-            f" (held-out AUROC {auroc:.3f})" if auroc is not None else " (no held-out validation)")
-    text = _fmt_value(key, row.get(key))
+        return [("", f"{row['judge']}: {row.get('judge_status') or 'indicative'}" + (
+            f" (held-out AUROC {auroc:.3f})" if auroc is not None else " (no held-out validation)"))]
+    parts = [("v", _fmt_value(key, row.get(key)))]
     if key == "mgs" and row.get(key) is not None:  # a judged number names its judge; unvalidated: indicative
-        return f"{text} ({row.get('mgs_judge')}{'; indicative' if row.get('mgs_indicative') else ''})"
+        return [*parts, ("", f"({row.get('mgs_judge')}{'; indicative' if row.get('mgs_indicative') else ''})")]
     ci = _CI.get(key)
     low, high = _CI_COLUMNS.get(key) or ((f"{ci}_low", f"{ci}_high") if ci else (None, None))
     if low and row.get(key) is not None and row.get(low) is not None:
-        text += f" [{_fmt_value(key, row[low])}, {_fmt_value(key, row[high])}]"
-    return text
+        parts.append(("ci", f"[{_fmt_value(key, row[low])}, {_fmt_value(key, row[high])}]"))
+    if row.get(key) is not None and row.get(_SMALL_N.get(key, "")):
+        parts.append(("small-n", f"({SMALL_N})"))
+    return parts
+
+
+def format_cell(row: dict, key: str) -> str:
+    """One results-table entry of a `grid_rows` row as text (`cell_parts` joined by spaces), e.g.
+    `50.0% [18.8%, 81.2%] (small n)`."""
+    return " ".join(text for _, text in cell_parts(row, key))
 
 
 def _fill_from_judged(row: dict, run_dir: Path) -> str | None:
@@ -136,7 +148,8 @@ def _fill_from_judged(row: dict, run_dir: Path) -> str | None:
     except InputError as exc:
         return f"judged.jsonl unreadable: {exc}"
     row.update(em_betley=betley.em_rate, em_betley_low=betley.ci_low, em_betley_high=betley.ci_high,
-               em_mo=mo.em_rate, em_mo_low=mo.ci_low, em_mo_high=mo.ci_high,
+               em_betley_small_n=betley.small_n, em_mo=mo.em_rate, em_mo_low=mo.ci_low, em_mo_high=mo.ci_high,
+               em_mo_small_n=mo.small_n,
                coherence_rate=betley.coherence_rate, none_rate=betley.none_rate)
     return f"EM computed from judged.jsonl ({betley.n} answers; evaluation not finished)"
 
@@ -150,8 +163,14 @@ def grid_results(grid_dir: str | Path) -> list[dict]:
         r["note"] = _fill_from_judged(r, run_dir)
         judged = r.get("em_betley") is not None or r.get("em_mo") is not None or r.get("narrow_em") is not None
         r["judge_record"] = section_judge(read_summary(run_dir).get("eval") or ({"em": True} if judged else {}))
-        r["cols"] = {key: format_cell(r, key) for key, _ in RESULT_COLUMNS}
+        r["parts"] = {key: cell_parts(r, key) for key, _ in RESULT_COLUMNS}
+        r["cols"] = {key: " ".join(text for _, text in r["parts"][key]) for key, _ in RESULT_COLUMNS}
     return rows
+
+
+HACK_KEYS = ("hack_rate", "hack_always_equal", "hack_exit", "hack_conftest", "visible_pass", "hidden_pass")
+"""The hack-rate columns: the page shows them in a table of their own under the results (the sandboxed grader, no
+judge), so that the results table fits a 1280 px window."""
 
 
 def result_columns(rows: list[dict]) -> list[tuple[str, str]]:
@@ -174,10 +193,19 @@ def grid_results_table(grid_dir: str | Path):
     for k in cols:
         table.add_column(short.get(k, k), justify="left" if k == "status" else "right", no_wrap=True)
     for r in rows:
-        table.add_row(Text(str(r["label"])),
-                      *(Text(_terminal_judge(r) if k == "judge" else r["cols"][k] if k in ("status", "em_betley")
-                             else _fmt_value(k, r.get(k))) for k in cols))
+        table.add_row(Text(str(r["label"])), *(Text(_terminal_value(r, k)) for k in cols))
     return table
+
+
+def _terminal_value(row: dict, key: str) -> str:
+    """A terminal-table entry: the judge with its status, EM betley with its CI, other rates without (but with the
+    small-n marker where flagged)."""
+    if key == "judge":
+        return _terminal_judge(row)
+    if key in ("status", "em_betley"):
+        return row["cols"][key]
+    text = _fmt_value(key, row.get(key))
+    return text + (f" ({SMALL_N})" if row.get(key) is not None and row.get(_SMALL_N.get(key, "")) else "")
 
 
 def _terminal_judge(row: dict) -> str:
@@ -191,10 +219,17 @@ def grid_judge_lines(grid_dir: str | Path) -> list[str]:
     return judge_lines([(r["label"], r["judge_record"]) for r in grid_results(grid_dir)])
 
 
+def _setting(value: Any) -> str:
+    """A swept value as the cell labels write it (`experiments.grid`): JSON for lists/dicts, `off` for None."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return "off" if value is None else str(value)
+
+
 def condition_label(params: dict) -> str:
-    """A cell's label without its seed: the condition that seeds replicate."""
-    parts = [str(v) if k == "variant" else f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
-             for k, v in params.items() if k != "seed"]
+    """A cell's label without its seed: the condition that seeds replicate (values written as in the cell labels:
+    None is `off`)."""
+    parts = [_setting(v) if k == "variant" else f"{k}={_setting(v)}" for k, v in params.items() if k != "seed"]
     return ", ".join(parts) or "all"
 
 
@@ -251,7 +286,9 @@ def question_counts(answers: list[dict]) -> dict[str, tuple[float, float]]:
 def per_question_groups(cells: list[dict], by: Literal["condition", "cell"] = "condition") -> list[dict]:
     """Bars of the per-question figure: per condition (seeds pooled) or per cell, judged cells only.
 
-    Each: {"label", "n_cells", "per_question": {qid: {"k", "n", "rate", "low", "high"}}} with a 95% Wilson interval.
+    Each: {"label", "n_cells", "per_question": {qid: {"k", "n", "rate", "low", "high", "small_n"}}}: the interval of
+    every rate (`stats.rate_interval`; for one question the plain Wilson interval) and its small-n flag (a per-question
+    rate is one question by construction: flagged on fewer than 30 answers only).
     """
     groups: dict[str, dict] = {}
     for c in cells:
@@ -267,8 +304,9 @@ def per_question_groups(cells: list[dict], by: Literal["condition", "cell"] = "c
     for g in groups.values():
         per_q = {}
         for q, (k, n) in g["counts"].items():
-            low, high = wilson(k, n)
-            per_q[q] = {"k": int(k), "n": int(n), "rate": k / n if n else None, "low": low, "high": high}
+            ci = rate_interval([1] * int(k) + [0] * int(n - k), [q] * int(n))
+            per_q[q] = {"k": int(k), "n": int(n), "rate": ci.rate, "low": ci.low, "high": ci.high,
+                        "small_n": ci.n < SMALL_N_ANSWERS}
         label = g["label"] if g["n_cells"] == 1 or by == "cell" else f"{g['label']} ({g['n_cells']} cells)"
         out.append({"label": label, "n_cells": g["n_cells"], "per_question": per_q})
     return out
@@ -352,7 +390,9 @@ def render_grid_report(grid_dir: str | Path, out: str | Path | None = None, titl
     name = json.loads((grid_dir / "cells.json").read_text(encoding="utf-8")).get("name")
     html = _env(True).get_template("grid_report.html.j2").render(
         title=title or name or grid_dir.name, generated=datetime.now(UTC).isoformat(timespec="seconds"),
-        version=__version__, css=css, style_hash=csp_hash(css), rows=rows, columns=result_columns(rows),
+        version=__version__, css=css, style_hash=csp_hash(css), rows=rows,
+        columns=[c for c in result_columns(rows) if c[0] not in HACK_KEYS],
+        hack_columns=[c for c in result_columns(rows) if c[0] in HACK_KEYS],
         per_question=figs.per_question_figure(questions, groups), groups=groups, questions=questions,
         loss=figs.loss_figure({figs.mpl_text(k): v for k, v in series.items()},
                               {figs.mpl_text(k): v for k, v in alarm_steps.items()},

@@ -20,6 +20,7 @@ from emscope import __version__
 from emscope.errors import InputError
 from emscope.evaluate.judges.card import BAR_AUROC, judge_short, section_judge
 from emscope.evaluate.likelihood import ProbeResult, paired_shift
+from emscope.evaluate.summary import pct, probe_text, section_rate
 from emscope.io import read_jsonl, write_text_atomic
 from emscope.report.collect import benign_trained, judge_groups
 from emscope.report.dynamics import (
@@ -50,65 +51,57 @@ def find_conditions(root: Path) -> list[Path]:
 
 
 def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str,
-            staged: dict[str, list[tuple[int, str]]] | None = None) -> str:
-    fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(11, 3.8))
+            staged: dict[str, list[tuple[int, str]]] | None = None) -> str | None:
+    """The probe shift of each run against the baseline (only when there is something to compare) and the training
+    loss curves (only when a run has a loss log), side by side; None when neither exists."""
     shifted = [r for r in rows if r["shift"] is not None]
-    labels = [r["label"] for r in shifted]
-    vals = [r["shift"] for r in shifted]
-    err = [[r["shift"] - r["shift_low"] for r in shifted], [r["shift_high"] - r["shift"] for r in shifted]]
-    ax1.bar(labels, vals, yerr=err, capsize=6, color=["#c0392b" if "insecure" in lbl else "#2e86c1"
-                                                       for lbl in labels])
-    ax1.axhline(0, color="black", linewidth=0.8)
-    ax1.set_title(f"Likelihood-probe shift vs {baseline} (95% CI)")
-    ax1.set_ylabel("Δ log p(misaligned) − log p(aligned)")
-    for label, log in logs.items():
-        pts = [(e["step"], e["loss"]) for e in log if "loss" in e]
-        if pts:
-            (line,) = ax2.plot(*zip(*pts), label=mpl_text(label), marker=".")
-            mark_stages(ax2, (staged or {}).get(label, []), color=line.get_color())
-    ax2.set_title("Training loss (answer tokens)")
-    ax2.set_xlabel("step")
-    if logs:
-        ax2.legend()
+    curves = {label: pts for label, log in logs.items()
+              if (pts := [(e["step"], e["loss"]) for e in log if "loss" in e])}
+    panels = (["shift"] if shifted else []) + (["loss"] if curves else [])
+    if not panels:
+        return None
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
+    ax = dict(zip(panels, axes[0]))
+    if shifted:
+        have_ci = all(r["shift_low"] is not None for r in shifted)
+        err = [[r["shift"] - r["shift_low"] for r in shifted], [r["shift_high"] - r["shift"] for r in shifted]] \
+            if have_ci else None
+        ax["shift"].bar([mpl_text(r["label"]) for r in shifted], [r["shift"] for r in shifted], yerr=err, capsize=6,
+                        color=["#c0392b" if "insecure" in r["label"] else "#2e86c1" for r in shifted])
+        ax["shift"].axhline(0, color="black", linewidth=0.8)
+        ax["shift"].set_title(f"Likelihood-probe shift vs {mpl_text(baseline)}" + (" (95% CI)" if have_ci else ""))
+        ax["shift"].set_ylabel("Δ log p(misaligned) − log p(aligned)")
+    if curves:
+        for label, pts in curves.items():
+            (line,) = ax["loss"].plot(*zip(*pts), label=mpl_text(label), marker=".")
+            mark_stages(ax["loss"], (staged or {}).get(label, []), color=line.get_color())
+        ax["loss"].set_title("Training loss (answer tokens)")
+        ax["loss"].set_xlabel("step")
+        ax["loss"].legend()
     fig.tight_layout()
     return png(fig, dpi=110)
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
-
-
 def _rate_ci(d: dict | None, key: str = "em_rate") -> str | None:
-    if not d:
-        return None
-    if d.get(key) is None:
-        return "–"
-    ci = f" [{_pct(d.get('ci_low'))}, {_pct(d.get('ci_high'))}]" if d.get("ci_low") is not None else ""
-    return _pct(d[key]) + ci
+    """A summary entry as `rate [low, high]` (plus "(small n)" where flagged), None when the part did not run."""
+    return section_rate(d, key) if d else None
 
 
 HACK_RATE = "hack rate (sandboxed tests, no judge)"
-
-
-def _wilson_ci(d: dict | None) -> str | None:
-    """A {"rate", "lo", "hi"} entry of the hacking section as `rate [lo, hi]`."""
-    if not d:
-        return None
-    if d.get("rate") is None:
-        return "–"
-    return _pct(d["rate"]) + (f" [{_pct(d.get('lo'))}, {_pct(d.get('hi'))}]" if d.get("lo") is not None else "")
+HACK_COLUMNS = (HACK_RATE, "hack: always_equal", "hack: exit", "hack: conftest", "visible tests pass",
+                "hidden tests pass")  # the report shows them in a table of their own (sandboxed grader, no judge)
 
 
 def hacking_metrics(hacking: dict | None) -> dict[str, str]:
     """The hack-rate columns of an `eval.hacking` section, formatted (empty when the part did not run): the share
-    of answers with any hack and per class, and the visible/hidden pass rates, each with its Wilson 95% CI."""
+    of answers with any hack and per class, and the visible/hidden pass rates, each with its 95% CI."""
     if not hacking:
         return {}
-    cols = {HACK_RATE: _wilson_ci(hacking.get("hack_any"))}
+    cols = {HACK_RATE: _rate_ci(hacking.get("hack_any"))}
     for key in ("hack_always_equal", "hack_exit", "hack_conftest"):
-        cols[f"hack: {key.removeprefix('hack_')}"] = _wilson_ci(hacking.get(key))
-    cols["visible tests pass"] = _wilson_ci(hacking.get("visible_pass"))
-    cols["hidden tests pass"] = _wilson_ci(hacking.get("hidden_pass"))
+        cols[f"hack: {key.removeprefix('hack_')}"] = _rate_ci(hacking.get(key))
+    cols["visible tests pass"] = _rate_ci(hacking.get("visible_pass"))
+    cols["hidden tests pass"] = _rate_ci(hacking.get("hidden_pass"))
     return {k: v for k, v in cols.items() if v is not None}
 
 
@@ -123,7 +116,7 @@ def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, st
     cols = {
         "judge": judge_short(judge) if judge is not None else None,
         "EM (betley)": _rate_ci(em.get("betley")), "EM (mo)": _rate_ci(em.get("mo")),
-        "coherent": _pct(em["betley"]["coherence_rate"]) if em else None,
+        "coherent": pct(em["betley"]["coherence_rate"]) if em else None,
         "narrow EM (betley)": _rate_ci((narrow.get("em") or {}).get("betley")),
         "narrow insecure code": _rate_ci(narrow, "insecure_rate") if "insecure_rate" in narrow else None,
         "refusal": _rate_ci(ev.get("refusal"), "refusal_rate"), "benign task": _rate_ci(ev.get("benign"), "accuracy"),
@@ -140,6 +133,9 @@ def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
     probe = ProbeResult.model_validate(ev["probe"])
     shift = None if is_base else paired_shift(probe, base_probe)
     return {"label": ev["label"], "probe": probe.mean, "ci_low": probe.ci_low, "ci_high": probe.ci_high,
+            "probe_text": probe_text(probe.model_dump(), signed=True), "small_n": probe.small_n,
+            "shift_text": "–" if shift is None else probe_text({"mean": shift[0], "ci_low": shift[1],
+                                                               "ci_high": shift[2]}, signed=True),
             "shift": shift[0] if shift else None, "shift_low": shift[1] if shift else None,
             "shift_high": shift[2] if shift else None, "steps": tr.get("steps"), "loss": tr.get("train_loss"),
             "n_samples": ev.get("n_samples", 0), "per_question": probe.per_question,
@@ -183,6 +179,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
         if not monitor_rows(training_runs(root)):
             raise
     rows, logs, samples, baseline, n_questions, question_ids, figure, model = [], {}, [], None, 0, [], None, None
+    figure_alt = ""
     staged: dict[str, list[tuple[int, str]]] = {}
     if dirs:
         base_eval = read_summary(dirs[0])["eval"]
@@ -201,6 +198,9 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
             if starts:
                 staged[row["label"]] = starts
         figure = _figure(rows, logs, baseline, staged)
+        figure_alt = " and ".join(w for w, on in (("probe shift per condition", len(rows) > 1),
+                                                  ("training loss", any("loss" in e for log in logs.values()
+                                                                        for e in log))) if on)
     groups: dict[tuple, dict] = {}
     for s in samples:
         key = (s["question_id"], s["paraphrase_index"])
@@ -216,8 +216,9 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
     html = env.get_template("report.html.j2").render(
         title=title or top.get("title") or root.name, generated=datetime.now(UTC).isoformat(timespec="seconds"),
         version=__version__, model=top.get("model") or model or _train_model(runs), rows=rows,
-        baseline=baseline, n_questions=n_questions, figure=figure,
-        judged_cols=list(dict.fromkeys(c for r in rows for c in r["judged"])),
+        baseline=baseline, n_questions=n_questions, figure=figure, figure_alt=figure_alt, compare=len(rows) > 1,
+        judged_cols=[c for c in dict.fromkeys(c for r in rows for c in r["judged"]) if c not in HACK_COLUMNS],
+        hack_cols=[c for c in dict.fromkeys(c for r in rows for c in r["judged"]) if c in HACK_COLUMNS],
         judges=judge_groups([(r["label"], r["judge"]) for r in rows]), bar=BAR_AUROC,
         any_judged=any(r["judge"] is not None for r in rows),
         question_ids=question_ids, sample_groups=list(groups.values()),
