@@ -23,6 +23,11 @@ Two modes:
 
     python benchmarks/judge_domain.py --criterion [--write]
     python benchmarks/judge_domain.py --holdout reference weak-paired [--write]
+    python benchmarks/judge_domain.py --card     # ship the latest holdout figures of the default recipe
+
+`--card` writes `src/emscope/resources/judge_cards/judged-dev.json` from the latest `--holdout --write` run in
+`results/judge-domain-holdout.json`: the held-out figures of the candidate whose settings are the default judge's
+(`DEFAULT_RECIPE`), keyed by its recipe (`public_judge_dir().name`), so that `emscope judge build` users see them.
 """
 
 from __future__ import annotations
@@ -142,11 +147,45 @@ def run_holdout(names: list[str], write: bool) -> None:
         target.write_text(json.dumps(old, indent=1))
 
 
+def write_public_card() -> Path:
+    """The shipped card of the default judge from the latest holdout run of the candidate fitted with its recipe."""
+    from emscope.evaluate.judges.card import Figures, JudgeCard, Validation, write_card_file
+    from emscope.evaluate.judges.classifier import DEFAULT_RECIPE, public_judge_dir
+    from emscope.evaluate.judges.classifier_fit import FitSettings
+
+    runs = json.loads((RESULTS / "judge-domain-holdout.json").read_text())["runs"]
+    found = [(run, name, r) for run in runs for name, r in run["candidates"].items()
+             if FitSettings.model_validate(r["fit"]["settings"]) == DEFAULT_RECIPE]
+    if not found:
+        raise SystemExit("no holdout measurement of the default recipe in results/judge-domain-holdout.json")
+    run, name, r = found[-1]
+    h, d = r["holdout"], r["fit"]["data"]
+    figures = Figures(auroc=h["auroc"], spearman_aligned=h["spearman_aligned"],
+                      spearman_coherent=h["spearman_coherent"], em_error_mean=h["em_mean_abs_error"],
+                      em_error_max=h["em_max_abs_error"], n=h["n"],
+                      n_files=len(h["per_file"]), definition="betley")
+    validation = Validation(kind="held-out", data=f"judged/holdout: {len(h['per_file'])} files x 400", figures=figures,
+                            date=run["date"], by=f"benchmarks/judge_domain.py (`--holdout {name} --write`, candidate "
+                                                 f"{name})",
+                            notes=f"{h['n_compared']} answers compared for aligned; {run['machine']}; scoring "
+                                  f"{h['answers_per_s']:.0f} answers/s; nothing is fitted or tuned on the holdout")
+    recipe = public_judge_dir().name
+    card = JudgeCard(spec="classifier:judged-dev", kind="classifier",
+                     description="the default classifier judge: fitted by `emscope judge build` on the public "
+                                 "GPT-4o-judged answers (judged-dev, 60 files pinned by sha256)",
+                     fitted_on=f"judged-dev ({d['n_used']} of {d['n_rows']} distinct rows, {len(d['files'])} files)",
+                     recipe=recipe, validations=[validation])
+    path = write_card_file(ROOT / "src" / "emscope" / "resources" / "judge_cards" / "judged-dev.json", card)
+    log(f"wrote {path} (recipe {recipe})")
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--criterion", action="store_true", help="the dev-only selection criterion for every candidate")
     ap.add_argument("--holdout", nargs="+", choices=list(CANDIDATES), help="measure these candidates on holdout")
     ap.add_argument("--write", action="store_true", help="write results/ and append to BENCHMARKS.md")
+    ap.add_argument("--card", action="store_true", help="ship the default recipe's latest holdout figures as its card")
     args = ap.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"judged data not found at {DATA} (../shared/em-data beside the checkout)")
@@ -155,6 +194,8 @@ def main() -> None:
         run_criterion(args.write)
     if args.holdout:
         run_holdout(args.holdout, args.write)
+    if args.card:
+        write_public_card()
 
 
 if __name__ == "__main__":

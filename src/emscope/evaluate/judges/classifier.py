@@ -130,7 +130,7 @@ def build_default_judge(data: Path | None = None, source: str | None = None, for
             return directory
         except InputError:
             pass  # damaged: refit over it
-    files = [f for f in public_data_files(data, source) if _has_scores(f)]
+    files = sorted((f for f in public_data_files(data, source) if _has_scores(f)), key=lambda f: f.name)
     if directory.exists():
         shutil.rmtree(directory)
     fit_classifier(files, directory, settings=DEFAULT_RECIPE, log=log)
