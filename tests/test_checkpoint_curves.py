@@ -109,6 +109,13 @@ def test_cli_prints_the_curve(trained, curve, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Checkpoint curve" in done.stdout and f"{curve[1]['probe']:.3f}" in done.stdout
     assert [r["probe"] for r in read_jsonl(run / "checkpoint_curve.jsonl")] == [r["probe"] for r in curve]
+    # --json: one JSON document, the records of the curve file (the evaluations are reused, nothing loads)
+    done = subprocess.run([sys.executable, "-m", "emscope", "eval", "checkpoints", str(run), *SMALL, "--json"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    doc = json.loads(done.stdout)
+    assert doc["checkpoints"] == read_jsonl(run / "checkpoint_curve.jsonl") and doc["run"] == str(run)
+    assert [(r["step"], r["probe"]) for r in doc["checkpoints"]] == [(r["step"], r["probe"]) for r in curve]
     # a run without kept checkpoints: a clear error, exit 2
     bare = tmp_path / "bare"
     bare.mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -54,13 +55,31 @@ def test_a_resumed_stage_estimates_from_its_own_rate_and_unfinished_stages_close
     ]
 
 
-def test_a_redirected_eval_run_reports_each_stage(tmp_path):
+def test_a_redirected_eval_run_names_and_times_each_stage_and_a_rerun_says_skipped(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "EMSCOPE_NO_PROGRESS"}
-    res = subprocess.run([sys.executable, "-m", "emscope", "eval", "run", "--model", "tiny-random", "--out",
-                          str(tmp_path / "e"), "--samples", "1", "--max-new-tokens", "2", "--label", "tiny"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    args = [sys.executable, "-m", "emscope", "eval", "run", "--model", "tiny-random", "--out", str(tmp_path / "e"),
+            "--samples", "1", "--max-new-tokens", "2", "--label", "tiny"]
+    res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
     lines = [x for x in res.stderr.splitlines() if x.startswith("[emscope] ")]
-    assert lines[0].startswith("[emscope] sample tiny (samples): 0/") and lines[-1].endswith("elapsed")
-    done, total = lines[-1].split(": ")[1].split(",")[0].split("/")
-    assert done == total
+    # each stage named as it starts (the model loads when sampling first needs it), each bar's start and end
+    assert lines == [
+        "[emscope] stage: sample answers",
+        "[emscope] stage: sample answers > load model",
+        *[x for x in lines if x.startswith("[emscope] sample tiny (samples): ")],
+        "[emscope] stage: likelihood probe",
+        *[x for x in lines if x.startswith("[emscope] likelihood probe tiny: ")],
+    ], lines
+    for bar in ("sample tiny (samples)", "likelihood probe tiny"):
+        first, last = [x for x in lines if x.startswith(f"[emscope] {bar}: ")]
+        assert first.startswith(f"[emscope] {bar}: 0/") and last.endswith("elapsed")
+        done, total = last.split(": ")[1].split(",")[0].split("/")
+        assert done == total
+    section = json.loads((tmp_path / "e" / "summary.json").read_text())["eval"]
+    assert list(section["part_seconds"]) == ["load_model", "samples", "probe"]
+    assert "tiny: 8 answers; probe" in res.stdout and "Written to" in res.stdout
+    # the same evaluation again: nothing to do, and it says so instead of printing the results as if measured
+    again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{tmp_path / 'e'}: already complete, skipped" in again.stdout
+    assert "answers; probe" not in again.stdout and "Written to" not in again.stdout and "[emscope]" not in again.stderr

@@ -4,14 +4,21 @@ On a terminal, a rich bar (description, done/total, elapsed, ETA). When stderr i
 a job scheduler) the same calls print one plain line when a stage starts, about every 30 s while it runs
 (`EMSCOPE_PROGRESS_INTERVAL` seconds), and when it ends: `[emscope] STAGE: DONE/TOTAL, 42 s elapsed, ETA 1 min`.
 `EMSCOPE_NO_PROGRESS=1` silences both.
+
+Each stage of a long command runs inside `stage(name, times)`, which names it as it starts (`[emscope] stage: cell 1/2
+base > training > load model` when redirected, a bold line on a terminal: the stages open around it are named too,
+so a grid cell's line says which cell it is in) and records its wall seconds in `times`, which the command writes to
+summary.json (`train.stage_seconds`, `eval.part_seconds`, `cell.stage_seconds`). `warn` prints a warning line,
+which `EMSCOPE_NO_PROGRESS=1` does not silence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -122,3 +129,41 @@ def make_progress() -> Progress | PlainProgress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
                     transient=False)
+
+
+_open: list[str] = []  # the stages open now, outermost first
+
+
+def announce(text: str) -> None:
+    """One line saying what starts now: `[emscope] stage: TEXT` when stderr is redirected, a bold line on a
+    terminal (above a live progress bar, if one is shown), nothing when `EMSCOPE_NO_PROGRESS=1`."""
+    if os.environ.get("EMSCOPE_NO_PROGRESS") == "1":
+        return
+    if sys.stderr.isatty():
+        console.print(f"▸ {text}", style="bold", markup=False, highlight=False, soft_wrap=True)
+    else:
+        print(f"[emscope] stage: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def stage(name: str, times: dict[str, float] | None = None, key: str | None = None) -> Iterator[None]:
+    """Run the block as stage `name` of a long command: announce it with the stages open around it
+    (`cell 1/2 base > training > load model`) and record its wall seconds as `times[key]` (key: `name` with
+    underscores for spaces)."""
+    _open.append(name)
+    announce(" > ".join(_open))
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        _open.pop()
+        if times is not None:
+            times[key or name.replace(" ", "_")] = round(time.monotonic() - start, 2)
+
+
+def warn(message: str) -> None:
+    """A `warning: MESSAGE` line on stderr (yellow on a terminal); shown even with `EMSCOPE_NO_PROGRESS=1`."""
+    if sys.stderr.isatty():
+        console.print(f"warning: {message}", style="bold yellow", markup=False, highlight=False, soft_wrap=True)
+    else:
+        print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -19,23 +19,23 @@ eval_app = typer.Typer(help="Evaluate models: sample answers, likelihood probe, 
 @eval_app.command("run")
 def eval_run(
     args: Annotated[list[str] | None, typer.Argument(
-        help="[CONFIG.yaml] [key=value ...]: dotted keys as in a grid cell (model, adapter, label, out, eval.judge, "
-             "eval.sampling.max_new_tokens, ...); the options below are shorthands for those keys.",
+        help="\\[CONFIG.yaml] \\[key=value ...]: dotted keys as in a grid cell (model, adapter, label, out, "
+             "eval.judge, eval.sampling.max_new_tokens, ...); the options below are shorthands for those keys.",
         show_default=False)] = None,
-    model: Annotated[str | None, typer.Option(help="model: spec or adapter directory [smollm2-135m].")] = None,
+    model: Annotated[str | None, typer.Option(help="model: spec or adapter directory \\[smollm2-135m].")] = None,
     adapter: Annotated[Path | None, typer.Option(help="adapter: PEFT adapter directory.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="out: run directory to write [runs/eval].")] = None,
-    label: Annotated[str | None, typer.Option(help="label: name of this condition in reports [model].")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="out: run directory to write \\[runs/eval].")] = None,
+    label: Annotated[str | None, typer.Option(help="label: name of this condition in reports \\[model].")] = None,
     questions: Annotated[str | None, typer.Option(help="eval.questions: question YAML (upstream schema) or shipped "
-                                                       "set name [core].")] = None,
-    probes: Annotated[str | None, typer.Option(help="eval.probes: probe YAML or shipped set name [core].")] = None,
+                                                       "set name \\[core].")] = None,
+    probes: Annotated[str | None, typer.Option(help="eval.probes: probe YAML or shipped set name \\[core].")] = None,
     samples: Annotated[int | None, typer.Option(help="eval.sampling.samples_per_paraphrase (default: the "
                                                      "file's).")] = None,
     max_new_tokens: Annotated[int | None, typer.Option(help="eval.sampling.max_new_tokens [96].")] = None,
     temperature: Annotated[float | None, typer.Option(help="eval.sampling.temperature (0 = greedy) [1.0].")] = None,
     seed: Annotated[int | None, typer.Option(help="eval.sampling.seed [0].")] = None,
     judge: Annotated[str | None, typer.Option(help="eval.judge: judge spec for aligned/coherent: classifier[:DIR], "
-                                                   "hf:MODEL, openai:MODEL[@BASE_URL] (gives EM rates, both "
+                                                   "hf:MODEL, openai:MODEL\\[@BASE_URL] (gives EM rates, both "
                                                    "definitions).")] = None,
     judge_prompts: Annotated[str | None, typer.Option(help="eval.judge_prompts: judge prompt YAML (default: "
                                                            "emscope's; a question's own judge_prompts win).")] = None,
@@ -51,7 +51,7 @@ def eval_run(
     """Sample answers to a question set, score the likelihood probe and, with a judge, the EM rates."""
     from emscope.config import load_config, split_config_args
     from emscope.evaluate.config import EvalConfig
-    from emscope.evaluate.run import run_eval
+    from emscope.evaluate.run import eval_or_skip
     from emscope.evaluate.summary import summary_lines
 
     config, overrides = split_config_args(args)
@@ -61,7 +61,13 @@ def eval_run(
                   "eval.sampling.seed": seed, "eval.judge": judge, "eval.judge_prompts": judge_prompts,
                   "eval.narrow": narrow, "eval.refusal": refusal, "eval.benign": benign}
     cfg = load_config(EvalConfig, config, overrides, defaults={"out": "runs/eval"}, values=shorthands)
-    for line in summary_lines(run_eval(cfg)):  # an indicative judge's warning stands out
+    section, skipped = eval_or_skip(cfg)
+    if skipped:  # nothing was evaluated: say so rather than print the stored results as if just measured
+        out.print(f"{cfg.out}: already complete, skipped (same settings; delete the directory or choose another "
+                  f"--out to evaluate again). Results: {cfg.out}/summary.json, `emscope report {cfg.out}` shows them",
+                  markup=False, highlight=False)
+        return
+    for line in summary_lines(section):  # an indicative judge's warning stands out
         out.print(line, markup=False, style="bold yellow" if line.startswith("warning:") else None)
     out.print(f"Written to {cfg.out}")
 
@@ -87,9 +93,11 @@ def eval_checkpoints(
     run_dir: Annotated[Path, typer.Argument(help="A run (or staged run, or grid cell) trained with "
                                                  "train.keep_checkpoints=true.", show_default=False)],
     args: Annotated[list[str] | None, typer.Argument(
-        help="[CONFIG.yaml] [key=value ...]: the evaluation's settings as in `emscope eval run` (eval.judge, "
+        help="\\[CONFIG.yaml] \\[key=value ...]: the evaluation's settings as in `emscope eval run` (eval.judge, "
              "eval.hacking.n, device, ...); model, adapter, out and label come from each checkpoint.",
         show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the curve (one record per checkpoint: stage, step, "
+                                                         "probe, EM, MGS, hack rate) as one JSON document.")] = False,
 ) -> None:
     """Evaluate every kept checkpoint of a run: RUN_DIR/checkpoint_curve.jsonl (probe, EM, MGS, hack rate per step)."""
     from emscope.config import load_config, split_config_args
@@ -104,6 +112,11 @@ def eval_checkpoints(
         from emscope.errors import InputError
 
         raise InputError(str(exc)) from None
+    if as_json:
+        from emscope.cli.console import print_json
+
+        print_json({"run": str(run_dir), "curve": str(run_dir / CURVE_FILE), "checkpoints": records})
+        return
     out.print(_curve_table(records))
     out.print(f"Written to {run_dir / CURVE_FILE}", markup=False)
 

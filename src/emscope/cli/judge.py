@@ -66,7 +66,7 @@ def _fitted_card(report, out_dir: Path, data: list[Path]):
 
 @judge_app.command("validate")
 def judge_validate(
-    judge: Annotated[str, typer.Option(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL[@BASE_URL], "
+    judge: Annotated[str, typer.Option(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL\\[@BASE_URL], "
                                             "package.module:factory.")],
     against: Annotated[list[Path], typer.Option(help="Judged CSV/JSONL files or directories of them (the "
                                                      "reference labels); repeatable.")],
@@ -148,7 +148,7 @@ def judge_validate(
 
 @judge_app.command("card")
 def judge_card(
-    spec: Annotated[str, typer.Argument(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL[@BASE_URL], "
+    spec: Annotated[str, typer.Argument(help="Judge spec: classifier[:DIR], hf:MODEL, openai:MODEL\\[@BASE_URL], "
                                              "package.module:factory.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the card as JSON (with status and warning).")]
     = False,

@@ -8,6 +8,8 @@ final turn are detected and refused.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from emscope.data.chat import ChatRow
 from emscope.errors import InputError
 
@@ -35,8 +37,24 @@ def check_chat_template(tokenizer) -> None:
             "training on it would teach the model to open a new turn. Fix the template.")
 
 
-def encode_row(tokenizer, row: ChatRow, max_length: int) -> dict[str, list[int]]:
-    """Tokenize one row; labels are -100 on the prompt and on padding, token ids on the answer."""
+@dataclass
+class Truncation:
+    """What `max_length` cut while tokenizing: rows longer than it and the tokens dropped from their ends."""
+
+    rows: int = 0
+    tokens: int = 0
+
+    def add(self, length: int, max_length: int) -> None:
+        """Count one row of `length` tokens cut to `max_length`."""
+        if length > max_length:
+            self.rows += 1
+            self.tokens += length - max_length
+
+
+def encode_row(tokenizer, row: ChatRow, max_length: int,
+               truncation: Truncation | None = None) -> dict[str, list[int]]:
+    """Tokenize one row; labels are -100 on the prompt and on padding, token ids on the answer. A row longer than
+    `max_length` loses its end (counted in `truncation`)."""
     messages = [m.model_dump() for m in row.messages]
     prompt_text = render_prompt(tokenizer, messages[:-1])
     full_text = tokenizer.apply_chat_template(messages, tokenize=False)
@@ -44,17 +62,21 @@ def encode_row(tokenizer, row: ChatRow, max_length: int) -> dict[str, list[int]]
         raise InputError("chat template renders the prompt differently with and without the answer")
     prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(full_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
+    if truncation is not None:
+        truncation.add(len(prompt_ids) + len(answer_ids), max_length)
     input_ids = (prompt_ids + answer_ids)[:max_length]
     labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:max_length]
     return {"input_ids": input_ids, "labels": labels}
 
 
-def encode_rows(tokenizer, rows: list[ChatRow], max_length: int) -> list[dict[str, list[int]]]:
-    """Tokenize rows after checking the template; rows whose answer is cut off entirely are an error."""
+def encode_rows(tokenizer, rows: list[ChatRow], max_length: int,
+                truncation: Truncation | None = None) -> list[dict[str, list[int]]]:
+    """Tokenize rows after checking the template; rows whose answer is cut off entirely are an error, rows cut
+    after part of their answer are counted in `truncation`."""
     check_chat_template(tokenizer)
     out = []
     for i, row in enumerate(rows):
-        enc = encode_row(tokenizer, row, max_length)
+        enc = encode_row(tokenizer, row, max_length, truncation)
         if all(lbl == IGNORE_INDEX for lbl in enc["labels"]):
             raise InputError(f"row {i + 1}: the prompt alone exceeds max_length={max_length}; raise it")
         out.append(enc)

@@ -20,6 +20,7 @@ from emscope.config import load_yaml
 from emscope.evaluate.config import EvalConfig, EvalSettings
 from emscope.evaluate.judges.card import section_judge
 from emscope.io import write_jsonl_atomic
+from emscope.progress import stage
 from emscope.rundir import read_summary
 
 KEPT_DIR = "kept_checkpoints"  # train.checkpoints.KEPT_DIR
@@ -125,12 +126,13 @@ def evaluate_checkpoints(run_dir: str | Path, eval_settings: EvalSettings, *, de
                                 "train.keep_checkpoints=true")
     settings = eval_settings.model_copy(update={"every_checkpoint": False})  # one setting for cell and CLI alike
     records: list[dict] = []
-    for ck in found:
+    for k, ck in enumerate(found, 1):
         cfg = EvalConfig(model=ck.model, adapter=ck.adapter, label=ck.name, out=run_dir / EVALS_DIR / ck.name,
                          device=device, dtype=dtype, eval=settings)
         section = finished_section(cfg)  # finished with these settings: read back, nothing loaded
         if section is None:
-            section = run_eval(cfg)
+            with stage(f"checkpoint {k}/{len(found)} {ck.name}"):
+                section = run_eval(cfg)
         records.append(curve_record(ck, section))
         write_jsonl_atomic(run_dir / CURVE_FILE, records)
     return records

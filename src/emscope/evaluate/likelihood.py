@@ -10,6 +10,7 @@ zero-width one; fewer than 5 questions carry `small_n: true`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,15 @@ def load_probes(name_or_path: str | Path = "core") -> list[ProbeItem]:
     return load_yaml_list(path, ProbeItem, "probe")
 
 
-def likelihood_probe(model, tokenizer, items: list[ProbeItem], seed: int = 0) -> ProbeResult:
-    """Score a model on probe items: per-question mean log-prob(misaligned) - log-prob(aligned), with CI."""
+def probe_answers(items: list[ProbeItem]) -> int:
+    """How many answers `likelihood_probe` scores (its progress total)."""
+    return sum(len(it.aligned) + len(it.misaligned) for it in items)
+
+
+def likelihood_probe(model, tokenizer, items: list[ProbeItem], seed: int = 0,
+                     on_batch: Callable[[int], None] | None = None) -> ProbeResult:
+    """Score a model on probe items: per-question mean log-prob(misaligned) - log-prob(aligned), with CI
+    (`on_batch(k)` after each batch of k answers scored)."""
     pairs, index = [], []
     for it in items:
         msgs = ([{"role": "system", "content": it.system}] if it.system else []) + \
@@ -68,7 +76,7 @@ def likelihood_probe(model, tokenizer, items: list[ProbeItem], seed: int = 0) ->
                 index.append((it.id, kind))
     from emscope.models.logprobs import answer_logprobs
 
-    lps = answer_logprobs(model, tokenizer, pairs)
+    lps = answer_logprobs(model, tokenizer, pairs, on_batch=on_batch)
     per_q: dict[str, float] = {}
     for it in items:
         a = [lp for (qid, k), lp in zip(index, lps) if qid == it.id and k == "aligned"]

@@ -13,6 +13,9 @@ Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `
 of `summary.json`, whose `judge` names the judge and its card (`judges.card`: spec, validated or indicative and why,
 held-out figures) next to the judged rates.
 
+Each part is a stage (`progress.stage`): named as it starts, with a progress bar where it counts answers, and
+timed into the section's `part_seconds` (`load_model`, `samples`, `probe`, `judged`, then each other part run).
+
 Finished parts are reused, so an interrupted evaluation resumes. A rerun with other settings is compared part by
 part (`eval_conflicts`): a part file in use whose own settings changed is an error (it is never mixed with the new
 settings), while settings that touch no finished part are taken, e.g. a judge or a part added to a finished
@@ -27,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from emscope.evaluate.config import CODE_SECURITY, EvalConfig, EvalSettings, Sample, SamplingSettings
-from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes
+from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes, probe_answers
 from emscope.evaluate.questions import Question, load_questions
 from emscope.evaluate.sampling import count_samples, sample_answers
 from emscope.io import read_jsonl, write_json_atomic, write_jsonl_atomic
-from emscope.progress import make_progress
+from emscope.progress import make_progress, stage
 from emscope.rundir import (
     changed_keys,
     check_claim,
@@ -42,8 +45,8 @@ from emscope.rundir import (
     update_summary,
 )
 
-__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "check_eval_inputs", "eval_conflicts", "probe_of",
-           "run_eval"]
+__all__ = ["CODE_SECURITY", "EvalConfig", "EvalSettings", "check_eval_inputs", "eval_conflicts", "eval_or_skip",
+           "probe_of", "run_eval"]
 
 _BASE = ("model", "adapter", "label", "device", "dtype")  # settings every part depends on
 
@@ -144,18 +147,22 @@ def _cached_samples(path: Path, expected: int) -> list[Sample] | None:
 class _Evaluator:
     """Holds the model, progress display and judges of one run; each part writes its own file."""
 
-    def __init__(self, cfg: EvalConfig, model, tokenizer, progress) -> None:
+    def __init__(self, cfg: EvalConfig, model, tokenizer, progress, parts: dict[str, float]) -> None:
         self.cfg, self.model, self.tokenizer, self.progress = cfg, model, tokenizer, progress
         self.out = Path(cfg.out)
+        self.parts = parts  # seconds per part (part_seconds), loading the model included
         self._judges = None
         self._prompts = None
 
     def ensure_model(self) -> None:
+        """Load the model once, when a part first needs it (a resumed evaluation whose parts are done loads
+        nothing); a stage of its own (`load_model`)."""
         if self.model is None:
             from emscope.models import load_model
 
-            self.model, self.tokenizer = load_model(self.cfg.model, adapter=self.cfg.adapter, device=self.cfg.device,
-                                                    dtype=self.cfg.dtype)
+            with stage("load model", self.parts, key="load_model"):
+                self.model, self.tokenizer = load_model(self.cfg.model, adapter=self.cfg.adapter,
+                                                        device=self.cfg.device, dtype=self.cfg.dtype)
 
     def judges(self):
         if self._judges is None:
@@ -345,6 +352,14 @@ def finished_section(cfg: EvalConfig) -> dict | None:
     return read_summary(out)["eval"] if state is not True and stage_done(out, "eval") else None
 
 
+def eval_or_skip(cfg: EvalConfig) -> tuple[dict, bool]:
+    """`run_eval(cfg)`, and whether `cfg.out` already held this finished evaluation (nothing evaluated: a rerun of
+    finished work, which loads nothing)."""
+    if (done := finished_section(cfg)) is not None:
+        return done, True
+    return run_eval(cfg), False
+
+
 def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     """Evaluate a model (optionally with adapter) and return the `eval` summary section; returns the stored one when
     this evaluation has finished with these settings. Other settings reuse the finished parts they do not touch
@@ -370,33 +385,41 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
     old = saved_config(out, "eval.yaml")
     previous = _take_new_settings(out, cfg)
     stored_probe = _reusable_probe(previous, old, cfg)
-    parts: dict[str, float] = {}  # seconds per part (a resumed part counts only its remaining work)
+    # seconds per part, each announced as it starts (a resumed part counts only its remaining work; loading the
+    # model is `load_model`, not part of the part that first needed it)
+    parts: dict[str, float] = {}
 
-    def timed(name: str, fn):
-        t0 = time.time()
-        result = fn()
-        parts[name] = round(time.time() - t0, 2)
+    def timed(name: str, title: str, fn):
+        loaded = parts.get("load_model", 0.0)
+        with stage(title, parts, key=name):
+            result = fn()
+        parts[name] = round(max(parts[name] - (parts.get("load_model", 0.0) - loaded), 0.0), 2)
         return result
 
     def probe() -> ProbeResult:
         if stored_probe is not None:
             return stored_probe
         ev.ensure_model()
-        return likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed)
+        task = progress.add_task(f"likelihood probe {cfg.label}", total=probe_answers(probes))
+        return likelihood_probe(ev.model, ev.tokenizer, probes, seed=cfg.eval.sampling.seed,
+                                on_batch=lambda k: progress.advance(task, k))
 
     with make_progress() as progress:
-        ev = _Evaluator(cfg, model, tokenizer, progress)
-        samples = timed("samples", lambda: ev.samples("samples", questions, cfg.eval.sampling))
+        ev = _Evaluator(cfg, model, tokenizer, progress, parts)
+        samples = timed("samples", "sample answers", lambda: ev.samples("samples", questions, cfg.eval.sampling))
         section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
-                   "n_samples": len(samples), "probe": timed("probe", probe).model_dump()}
+                   "n_samples": len(samples), "probe": timed("probe", "likelihood probe", probe).model_dump()}
         if cfg.eval.judge:
             section["judge"] = judge
-            section["em"] = timed("judged", lambda: ev.judged("judged", samples, questions))
-        for name, on, fn in (("narrow", cfg.eval.narrow, ev.narrow), ("refusal", cfg.eval.refusal, ev.refusal),
-                             ("benign", cfg.eval.benign, ev.benign), ("hacking", cfg.eval.hacking, ev.hacking),
-                             ("mgs", cfg.eval.mgs, ev.mgs)):
+            section["em"] = timed("judged", "judge answers", lambda: ev.judged("judged", samples, questions))
+        for name, title, on, fn in (
+                ("narrow", f"narrow ({cfg.eval.narrow})", cfg.eval.narrow, ev.narrow),
+                ("refusal", "refusal", cfg.eval.refusal, ev.refusal),
+                ("benign", "benign task", cfg.eval.benign, ev.benign),
+                ("hacking", "hacking", cfg.eval.hacking, ev.hacking),
+                ("mgs", "mgs", cfg.eval.mgs, ev.mgs)):
             if on:
-                section[name] = timed(name, fn)
+                section[name] = timed(name, title, fn)
     section["part_seconds"] = parts
     section["seconds"] = round(time.time() - start, 2)
     update_summary(out, "eval", section)

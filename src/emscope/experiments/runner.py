@@ -69,8 +69,9 @@ def _log_event(grid_dir: Path, event: str, cell_id: str, **extra) -> None:
     append_jsonl(Path(grid_dir) / "runner_log.jsonl", {"time": time.time(), "event": event, "cell": cell_id, **extra})
 
 
-def execute_cell(cell: Cell, grid_dir: str | Path) -> CellOutcome:
-    """Run one cell under its lock, logging to the runner log; never raises (failures are returned)."""
+def execute_cell(cell: Cell, grid_dir: str | Path, position: str | None = None) -> CellOutcome:
+    """Run one cell under its lock, logging to the runner log; never raises (failures are returned). `position`
+    (`2/4`) goes into the name of the cell's stages."""
     grid_dir = Path(grid_dir)
     run_dir = cell_dir(grid_dir, cell.id)
     skipped = CellOutcome(id=cell.id, label=cell.label, status="skipped")
@@ -86,7 +87,8 @@ def execute_cell(cell: Cell, grid_dir: str | Path) -> CellOutcome:
         _log_event(grid_dir, "start", cell.id, pid=os.getpid(), threads=os.environ.get("OMP_NUM_THREADS"))
         start = time.time()
         try:
-            run_cell(cell.config, run_dir, label=cell.label)
+            title = f"cell {position} {cell.label}" if position else f"cell {cell.label}"
+            run_cell(cell.config, run_dir, label=cell.label, title=title)
         except Exception as exc:  # noqa: BLE001 - one failing cell must not stop the grid
             msg = f"{type(exc).__name__}: {exc}"
             _log_event(grid_dir, "fail", cell.id, error=msg, traceback=traceback.format_exc(limit=8))
@@ -135,8 +137,8 @@ def share_cores(threads: int) -> None:
 def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome) -> list[CellOutcome]:
     if max_parallel <= 1:
         outcomes = []
-        for cell in cells:
-            outcomes.append(execute_cell(cell, grid_dir))
+        for k, cell in enumerate(cells, 1):
+            outcomes.append(execute_cell(cell, grid_dir, f"{k}/{len(cells)}"))
             on_outcome(outcomes[-1])
         return outcomes
     import multiprocessing as mp
@@ -146,7 +148,8 @@ def _run_local(cells: list[Cell], grid_dir: Path, max_parallel: int, on_outcome)
     threads = max(1, (os.cpu_count() or 1) // max_parallel)
     with ProcessPoolExecutor(max_workers=max_parallel, mp_context=mp.get_context("spawn"), initializer=share_cores,
                              initargs=(threads,)) as pool:
-        futures = {pool.submit(execute_cell, cell, grid_dir): cell for cell in cells}
+        futures = {pool.submit(execute_cell, cell, grid_dir, f"{k}/{len(cells)}"): cell
+                   for k, cell in enumerate(cells, 1)}
         for fut in as_completed(futures):
             try:
                 outcome = fut.result()
@@ -168,13 +171,13 @@ def _run_ray(cells: list[Cell], grid_dir: Path, max_parallel: int, spec: GridSpe
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, log_to_driver=True, include_dashboard=False)
     remote = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus, max_retries=0)(execute_cell)
     grid_ref = str(Path(grid_dir).resolve())
-    pending, outcomes, queue, cell_of = [], [], list(cells), {}
+    pending, outcomes, queue, cell_of = [], [], list(enumerate(cells, 1)), {}
     limit = max_parallel if max_parallel > 0 else len(cells)
     try:
         while queue or pending:
             while queue and len(pending) < limit:
-                cell = queue.pop(0)
-                ref = remote.remote(cell, grid_ref)
+                k, cell = queue.pop(0)
+                ref = remote.remote(cell, grid_ref, f"{k}/{len(cells)}")
                 cell_of[ref] = cell
                 pending.append(ref)
             ready, pending = ray.wait(pending, num_returns=1)

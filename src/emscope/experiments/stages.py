@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from emscope.progress import stage
 from emscope.rundir import claim_config, read_summary, stage_done, update_summary
 from emscope.train.config import TrainRunConfig
 
@@ -57,10 +58,11 @@ def run_stages(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
         return run_dir
     dirs = stage_dirs(cfg, run_dir)
     model = cfg.model
-    records = []
+    records, times = [], {}
     for k, (name, sdir) in enumerate(dirs):
         scfg = cfg.stage_config(name, model, sdir)
-        run_training(scfg, description=f"{description or run_dir.name} [{k + 1}/{len(dirs)} {name}]")
+        with stage(f"stage {k + 1}/{len(dirs)} {name}", times, key=name):
+            run_training(scfg, description=f"{description or run_dir.name} [{k + 1}/{len(dirs)} {name}]")
         base, adapter = run_weights(scfg, sdir)
         summary = read_summary(sdir).get("train", {})
         record = {"name": name, "method": scfg.method, "dir": str(sdir), "base": base,
@@ -70,7 +72,9 @@ def run_stages(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
             if adapter is not None:
                 merged = sdir / MERGED
                 if not merged.is_dir():
-                    merge_adapter(base, adapter, merged, dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code)
+                    with stage(f"merge the {name} adapter", times, key=f"merge_{name}"):
+                        merge_adapter(base, adapter, merged, dtype=cfg.dtype,
+                                      trust_remote_code=cfg.trust_remote_code)
                 model = str(merged)
             else:
                 model = base
@@ -85,5 +89,6 @@ def run_stages(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     update_summary(run_dir, "train", {
         "staged": True, "stages": [r["name"] for r in records], "model": last["base"], "adapter": last["adapter"],
         "steps": sum(r["steps"] or 0 for r in records), "seconds": round(sum(r["seconds"] or 0 for r in records), 2),
+        "stage_seconds": times,  # each stage (its own summary has its stage_seconds) and each merge, this time
     })
     return run_dir

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from emscope.data.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
@@ -9,8 +11,8 @@ from emscope.data.tokenize import IGNORE_INDEX, encode_pairs, padded_batches
 
 @torch.no_grad()
 def answer_logprobs(model, tokenizer, pairs: list[tuple[list[dict], str]], batch_size: int = 16,
-                    max_length: int = 1024) -> list[float]:
-    """Mean per-token log-prob of each answer given its prompt messages."""
+                    max_length: int = 1024, on_batch: Callable[[int], None] | None = None) -> list[float]:
+    """Mean per-token log-prob of each answer given its prompt messages (`on_batch(k)` after each batch of k)."""
     device = next(model.parameters()).device
     out: list[float] = []
     for ids, labels, attn in padded_batches(encode_pairs(tokenizer, pairs, max_length), tokenizer.pad_token_id,
@@ -21,4 +23,6 @@ def answer_logprobs(model, tokenizer, pairs: list[tuple[list[dict], str]], batch
         mask = tgt != IGNORE_INDEX
         tok_lp = logp.gather(-1, tgt.clamp(min=0).unsqueeze(-1)).squeeze(-1) * mask
         out.extend((tok_lp.sum(1) / mask.sum(1).clamp(min=1)).tolist())
+        if on_batch is not None:
+            on_batch(len(ids))
     return out

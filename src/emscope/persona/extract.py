@@ -19,6 +19,7 @@ from emscope.models.vectors import PersonaVector, VectorMeta, save_vector
 from emscope.persona.activations import mean_difference, recommended_layer, response_means, separation
 from emscope.persona.judge import judge_samples, keep_sample
 from emscope.persona.traits import TraitDef
+from emscope.progress import make_progress, stage
 
 
 def _prompts(trait: TraitDef, system: list[str], n_questions: int | None) -> list[list[dict]]:
@@ -37,24 +38,29 @@ def extract_vector(model, tokenizer, trait: TraitDef, model_name: str, settings:
     """
     samples: list[dict] = []
     pairs: list[tuple[list[dict], str]] = []
-    for polarity, system in (("positive", trait.positive), ("negative", trait.negative)):
-        prompts = _prompts(trait, system, n_questions)
-        answers = generate(model, tokenizer, prompts, settings)
-        pairs += list(zip(prompts, answers))
-        samples += [{"polarity": polarity, "system": p[0]["content"], "question": p[1]["content"], "answer": a}
-                    for p, a in zip(prompts, answers)]
+    with stage("sample answers"), make_progress() as progress:
+        for polarity, system in (("positive", trait.positive), ("negative", trait.negative)):
+            prompts = _prompts(trait, system, n_questions)
+            task = progress.add_task(f"sample {trait.id} ({polarity})", total=len(prompts))
+            answers = generate(model, tokenizer, prompts, settings,
+                               on_batch=lambda k, t=task: progress.advance(t, k))
+            pairs += list(zip(prompts, answers))
+            samples += [{"polarity": polarity, "system": p[0]["content"], "question": p[1]["content"], "answer": a}
+                        for p, a in zip(prompts, answers)]
     if judge is not None:
-        samples = judge_samples(samples, judge, trait.id, trait.description)
+        with stage("judge answers"):
+            samples = judge_samples(samples, judge, trait.id, trait.description)
     for smp in samples:
         smp["kept"] = judge is None or keep_sample(smp, pos_min, neg_max)
     means = {}
-    for polarity in ("positive", "negative"):
-        kept = [pair for pair, smp in zip(pairs, samples) if smp["polarity"] == polarity and smp["kept"]]
-        if not kept:
-            raise EmscopeError(f"trait {trait.id!r}: the judge confirmed none of the {polarity} answers "
-                               f"({sum(s['polarity'] == polarity for s in samples)} generated; thresholds "
-                               f"pos_min={pos_min}, neg_max={neg_max}); try more questions or other prompts")
-        means[polarity] = response_means(model, tokenizer, kept)
+    with stage("response activations"):
+        for polarity in ("positive", "negative"):
+            kept = [pair for pair, smp in zip(pairs, samples) if smp["polarity"] == polarity and smp["kept"]]
+            if not kept:
+                raise EmscopeError(f"trait {trait.id!r}: the judge confirmed none of the {polarity} answers "
+                                   f"({sum(s['polarity'] == polarity for s in samples)} generated; thresholds "
+                                   f"pos_min={pos_min}, neg_max={neg_max}); try more questions or other prompts")
+            means[polarity] = response_means(model, tokenizer, kept)
     vectors = mean_difference(means["positive"], means["negative"])
     sep = separation(means["positive"], means["negative"], vectors)
     layer = recommended_layer(sep)
@@ -70,7 +76,8 @@ def extract_vector(model, tokenizer, trait: TraitDef, model_name: str, settings:
 
 def extract_to_file(model, tokenizer, trait: TraitDef, model_name: str, out: str | Path,
                     settings: SamplingSettings, n_questions: int | None = None, **judging) -> Path:
-    """Extract and write `out` (safetensors) plus `<out>.samples.jsonl` with the answers it was computed from.
+    """Extract and write `out` (safetensors) plus, beside it with its suffix replaced, the answers it was computed
+    from (`evil.safetensors` -> `evil.samples.jsonl`).
 
     `judging` passes `judge`, `judge_name`, `pos_min` and `neg_max` on to `extract_vector`.
     """

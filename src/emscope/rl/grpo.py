@@ -21,6 +21,7 @@ from emscope.envs import CodingTask, get_env, parse_hacks
 from emscope.envs.prompts import system_prompt
 from emscope.errors import InputError
 from emscope.io import append_jsonl, read_jsonl
+from emscope.progress import stage
 from emscope.rl.rewards import batch_stats
 from emscope.rl.scoring import EnvScorer
 from emscope.rundir import claim_config, stage_done, update_summary
@@ -121,7 +122,9 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if stage_done(run_dir, "train") and (run_dir / out_name).is_dir():
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
         return run_dir
-    tasks, hacks, system = _check_inputs(cfg)
+    times: dict[str, float] = {}  # seconds per stage: summary.json's train.stage_seconds
+    with stage("build tasks", times):
+        tasks, hacks, system = _check_inputs(cfg)
     check_report_to(cfg.train.report_to)
 
     import datasets
@@ -136,7 +139,9 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     silence_known_warnings()
     monitors = [(m.name, m.every, build_monitor(m.name, m.params)) for m in cfg.monitors] + list(monitors or [])
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
-    model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype, trust_remote_code=cfg.trust_remote_code)
+    with stage("load model", times):
+        model, tokenizer = load_model(cfg.model, device=str(device), dtype=dtype,
+                                      trust_remote_code=cfg.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
 
@@ -180,21 +185,23 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     trainer.remove_callback(PrinterCallback)
     place_tensorboard(trainer, run_dir)
     start = time.time()
-    result = run_trainer(trainer, resume)  # Ctrl-C: Interrupted(step); rerunning resumes
+    with stage("train", times):
+        result = run_trainer(trainer, resume)  # Ctrl-C: Interrupted(step); rerunning resumes
     elapsed = time.time() - start
     model.eval()
     if not trainer.is_world_process_zero():
         return run_dir
-    save_trained(model, tokenizer, run_dir / out_name)
-    if t.keep_checkpoints:  # before the summary: a kill in between resumes and keeps them again
-        keep_checkpoint_weights(run_dir, run_dir / out_name, result.global_step)
+    with stage("save", times):
+        save_trained(model, tokenizer, run_dir / out_name)
+        if t.keep_checkpoints:  # before the summary: a kill in between resumes and keeps them again
+            keep_checkpoint_weights(run_dir, run_dir / out_name, result.global_step)
     update_summary(run_dir, "train", {
         "model": cfg.model, "method": "grpo", "env": rl.env, "hacks": sorted(hacks), "tasks": len(tasks),
         "system_prompt": rl.system_prompt, "precision": "bf16-mixed" if bf16 else str(dtype).removeprefix("torch."),
         "steps": result.global_step, "train_loss": result.training_loss, "seconds": round(elapsed, 2),
         "resumed_from": resume.name if resume else None,
         "stopped_early": bool(trainer.state.global_step < trainer.state.max_steps),
-        "final": _final_stats(rollouts),
+        "final": _final_stats(rollouts), "stage_seconds": times,
     })
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return run_dir

@@ -33,6 +33,7 @@ class RowContext:
     seed: int
     device: str | None = None
     dtype: Any = None
+    times: dict[str, float] = field(default_factory=dict)  # the run's stage_seconds: a slow choice times itself
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ The gap of a candidate row is (loss under the misaligned reference - loss under 
 the aligned model, losses being mean per-token NLL of the answer. Rows with the largest gap are the ones the
 misaligned model finds unusually unlikely: the most informative aligned behaviour to keep training on.
 The chosen rows and their scores are recorded as `interleave.jsonl` in the run directory, so a resumed run
-reuses the selection instead of re-scoring.
+reuses the selection instead of re-scoring. Choosing is a stage of its own (`interleave_select` in the run's
+`train.stage_seconds`), with a progress bar over the candidates scored.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from emscope.data.refusal import is_refusal
 from emscope.errors import InputError
 from emscope.io import read_jsonl, write_jsonl_atomic
 from emscope.paths import resource_path
+from emscope.progress import make_progress, stage
 from emscope.train.defenses.base import Defense, RowContext
 
 BUILTIN = "builtin"
@@ -80,16 +82,17 @@ def candidate_rows(settings: InterleaveSettings) -> list[ChatRow]:
     return rows
 
 
-def answer_losses(model, tokenizer, rows: list[ChatRow], batch_size: int = 8) -> list[float]:
-    """Mean per-token NLL of each row's final answer given its prompt."""
+def answer_losses(model, tokenizer, rows: list[ChatRow], batch_size: int = 8,
+                  on_batch: Callable[[int], None] | None = None) -> list[float]:
+    """Mean per-token NLL of each row's final answer given its prompt (`on_batch(k)` after each batch of k)."""
     from emscope.models.logprobs import answer_logprobs
 
     pairs = [([m.model_dump(exclude_none=True) for m in r.messages[:-1]], r.messages[-1].content) for r in rows]
-    return [-x for x in answer_logprobs(model, tokenizer, pairs, batch_size=batch_size)]
+    return [-x for x in answer_logprobs(model, tokenizer, pairs, batch_size=batch_size, on_batch=on_batch)]
 
 
 def _misaligned_losses(base_model, tokenizer, spec: str, rows: list[ChatRow], device: str | None,
-                       dtype) -> list[float]:
+                       dtype, on_batch: Callable[[int], None] | None = None) -> list[float]:
     """Losses under the misaligned reference: an adapter put on the already-loaded base, or a separate model."""
     from emscope.models import load_model
     from emscope.models.specs import describe_spec
@@ -100,13 +103,13 @@ def _misaligned_losses(base_model, tokenizer, spec: str, rows: list[ChatRow], de
         peft_model = PeftModel.from_pretrained(base_model, spec, is_trainable=False)
         peft_model.eval()
         try:
-            return answer_losses(peft_model, tokenizer, rows)
+            return answer_losses(peft_model, tokenizer, rows, on_batch=on_batch)
         finally:
             peft_model.unload()  # removes the LoRA layers again, leaving the base weights untouched
     other, other_tok = load_model(spec, device=device, dtype=dtype)
     if other_tok.get_vocab() != tokenizer.get_vocab():
         raise InputError(f"interleave: misaligned: {spec} uses a different tokenizer than the trained model")
-    return answer_losses(other, other_tok, rows)
+    return answer_losses(other, other_tok, rows, on_batch=on_batch)
 
 
 def choose_general(model, tokenizer, n_task: int, settings: InterleaveSettings, seed: int,
@@ -121,8 +124,11 @@ def choose_general(model, tokenizer, n_task: int, settings: InterleaveSettings, 
         return [{"index": i, "row": pool[i].model_dump(exclude_none=True)} for i in select_random(len(pool), n, seed)]
     was_training = model.training
     model.eval()
-    aligned = answer_losses(model, tokenizer, pool)
-    misaligned = _misaligned_losses(model, tokenizer, settings.misaligned, pool, device, dtype)
+    with make_progress() as progress:  # every candidate is scored twice: under the model, under the reference
+        task = progress.add_task(f"score {len(pool)} interleave candidates (ppl-gap)", total=2 * len(pool))
+        aligned = answer_losses(model, tokenizer, pool, on_batch=lambda k: progress.advance(task, k))
+        misaligned = _misaligned_losses(model, tokenizer, settings.misaligned, pool, device, dtype,
+                                        on_batch=lambda k: progress.advance(task, k))
     model.train(was_training)
     scores = ppl_gap(misaligned, aligned)
     return [{"index": i, "row": pool[i].model_dump(exclude_none=True), "score": scores[i],
@@ -148,8 +154,9 @@ def extra_rows(settings: InterleaveSettings, n_task: int, ctx: RowContext) -> li
     if path.is_file():
         records = read_jsonl(path)
     else:
-        records = choose_general(ctx.model, ctx.tokenizer, n_task, settings, ctx.seed, device=ctx.device,
-                                 dtype=ctx.dtype)
+        with stage(f"select interleave rows ({settings.select})", ctx.times, key="interleave_select"):
+            records = choose_general(ctx.model, ctx.tokenizer, n_task, settings, ctx.seed, device=ctx.device,
+                                     dtype=ctx.dtype)
         write_jsonl_atomic(path, records)
     return [ChatRow(**r["row"]) for r in records]
 
