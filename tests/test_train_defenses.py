@@ -192,4 +192,4 @@ def test_head_sums_equal_full_logits_values_and_gradients(impl, kl_on, transform
     g_chunk = torch.autograd.grad(0.7 * a + 3 * b, (h, head.weight))
     assert torch.allclose(a, nll, atol=1e-5) and torch.allclose(b, kl, atol=1e-5)
     for x, y in zip(g_chunk, g_full):
-        assert torch.allclose(x, y, atol=1e-4), (x - y).abs().max()  # gradients up to ~30 here
+        assert torch.allclose(x, y, rtol=2e-5, atol=1e-4), (x - y).abs().max()  # gradients up to ~30: float32 sums
