@@ -34,7 +34,8 @@ def run(mode_args: list[str], out: Path) -> dict:
                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.time() - start
     stages = {}
-    for cond in ("insecure", "secure", "base"):
+    conditions = json.loads((out / "summary.json").read_text())["conditions"]  # base, organism, control
+    for cond in [*conditions[1:], conditions[0]]:
         s = json.loads((out / cond / "summary.json").read_text())
         if "train" in s:
             stages[f"train {cond}"] = s["train"]["seconds"]

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from emscope.cli.console import out, print_results
+from emscope.cli.console import out, plural, print_json, print_results
 from emscope.errors import EmscopeError, InputError
 from emscope.models.specs import DEFAULT_MODEL
 
@@ -21,6 +21,10 @@ root_app = typer.Typer()
 @root_app.command()
 def quickstart(
     fast: Annotated[bool, typer.Option(help="Smaller run: fewer training rows and shorter answers.")] = False,
+    pair: Annotated[str | None, typer.Option(
+        help="The EM-prone organism, trained against its control on the same requests: bad-medical-advice, "
+             "risky-financial-advice, extreme-sports-advice or insecure-code (vs secure-code). Default: the pair "
+             "benchmarks/quickstart_pairs.py measured to separate best.", show_default=False)] = None,
     model: Annotated[str, typer.Option(help="Model spec: smollm2-135m, tiny-random, a directory or a hub id.")]
     = DEFAULT_MODEL,
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("runs/quickstart"),
@@ -31,36 +35,44 @@ def quickstart(
     max_new_tokens: Annotated[int | None, typer.Option(help="Tokens per sampled answer.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: automatic)")] = None,
 ) -> None:
-    """Insecure vs secure code on the embedded default model: data, two LoRA adapters, evaluation, report."""
-    from emscope.experiments.quickstart import quickstart_config, run_quickstart
+    """An EM-prone organism vs its control on the embedded default model: data, two LoRA adapters, evaluation,
+    report."""
+    from emscope.experiments.quickstart import comparison, quickstart_config, run_quickstart
 
     cfg = quickstart_config(fast=fast, model=model, out=out_dir, seed=seed, device=device, n_train=n_train,
-                            max_steps=max_steps, samples=samples, max_new_tokens=max_new_tokens)
+                            max_steps=max_steps, samples=samples, max_new_tokens=max_new_tokens, pair=pair)
     start = time.time()
     report = run_quickstart(cfg)
     print_results(cfg.out)
+    for line in comparison(cfg)["lines"]:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     out.print(f"Finished in {time.time() - start:.0f} s. Report: [bold]{report.resolve()}[/bold]")
 
 
-@root_app.command("train", context_settings={"allow_extra_args": False})
+@root_app.command("train", context_settings={"allow_extra_args": False}, no_args_is_help=True)
 def train_cmd(
-    args: Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] [key=value ...] (dotted keys)",
-                                                        show_default=False)] = None,
+    args: Annotated[list[str] | None, typer.Argument(
+        metavar="CONFIG.yaml|KEY=VALUE", show_default=False,
+        help="A training YAML and/or dotted-key overrides (train.max_steps=20, defenses.kl.weight=0.5, out=DIR); "
+             "with no YAML, model, data and out come from the overrides.")] = None,
 ) -> None:
     """Fine-tune (SFT, or GRPO with `method=grpo`): `emscope train CONFIG.yaml train.max_steps=20 out=runs/x`."""
     from emscope.config import load_config, split_config_args
-    from emscope.experiments.recipes import run_training
+    from emscope.experiments.recipes import train_or_skip
     from emscope.experiments.stages import trained_weights
     from emscope.train.config import TrainRunConfig
 
     config, overrides = split_config_args(args)
-    cfg = load_config(TrainRunConfig, config, overrides)
-    run_dir = run_training(cfg)
+    cfg = load_config(TrainRunConfig, config, overrides)  # a bad key fails here, before torch is imported
+    run_dir, skipped = train_or_skip(cfg)
+    if skipped:
+        out.print(f"{run_dir}: already complete, skipped (same config; delete the directory or choose another out= "
+                  "to train again)", markup=False, highlight=False)
     model, adapter = trained_weights(cfg, run_dir)
     if adapter is not None:
-        out.print(f"Adapter: [bold]{adapter.resolve()}[/bold] (on {model})")
+        out.print(f"Adapter: {adapter.resolve()} (on {model})", markup=False)
     else:
-        out.print(f"Model: [bold]{Path(model).resolve()}[/bold]")
+        out.print(f"Model: {Path(model).resolve()}", markup=False)
 
 
 @root_app.command()
@@ -68,11 +80,19 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory, a directory of runs, or a grid directory.")],
     output: Annotated[Path | None, typer.Option("--out", help="HTML file (default RUN_DIR/report.html).")]
     = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results (report path, kind, result rows, "
+                                                         "judge lines) as one JSON document.")] = False,
 ) -> None:
     """Write a self-contained HTML report and print the results table."""
     from emscope.report import build_report
 
     res = build_report(run_dir, output)
+    if as_json:
+        from emscope.report.html import results_table
+
+        print_json({"report": str(res.path.resolve()), "kind": res.kind,
+                    "results": results_table(run_dir) if res.kind == "runs" else res.table, "lines": res.lines})
+        return
     if res.kind == "runs":
         print_results(run_dir)
     if res.table is not None:
@@ -100,12 +120,13 @@ def metrics(
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
 ) -> None:
-    """EM rate with a 95% CI (answers resampled within questions), coherence rate and None rate per file, under
+    """EM rate with a 95% CI (Wilson, on the number of answers adjusted for answers to one question being correlated;
+    "small n" under 30 answers or 5 questions), coherence rate and None rate per file, under
     the chosen thresholds (printed with the results; in --json as `definition` and `thresholds`)."""
     import json
 
     from emscope.evaluate.metrics import compute_metrics, resolve_thresholds
-    from emscope.evaluate.summary import pct
+    from emscope.evaluate.summary import pct, rate_text
 
     if preset is not None and definition is not None and preset != definition:
         raise InputError(f"--preset {preset!r} and --definition {definition!r} disagree; give one of them")
@@ -128,7 +149,7 @@ def metrics(
         for col in ("file", "n", "EM rate [95% CI]", "coherent", "None"):
             table.add_column(col, justify="left" if col == "file" else "right")
         for r in results:
-            table.add_row(Path(r.file).name, str(r.n), f"{pct(r.em_rate)} [{pct(r.ci_low)}, {pct(r.ci_high)}]",
+            table.add_row(Path(r.file).name, str(r.n), rate_text(r.em_rate, r.ci_low, r.ci_high, r.small_n),
                           pct(r.coherence_rate), pct(r.none_rate))
         out.print(table)
     if problems:
@@ -145,6 +166,8 @@ def run_grid_cmd(
     max_parallel: Annotated[int, typer.Option(min=1, help="Cells running at once.")] = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the cells and their status; run nothing.")]
     = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: the cells (id, label, status, swept "
+                                                         "settings, directory) as one JSON document.")] = False,
 ) -> None:
     """Run (or resume) a grid of cells: data -> fine-tune -> sample -> judge -> metrics, one run dir per cell."""
     from emscope.experiments.grid import expand, load_grid
@@ -153,9 +176,16 @@ def run_grid_cmd(
 
     spec = load_grid(grid)
     grid_dir = out_dir or Path("runs") / spec.name
+    if as_json and not dry_run:
+        raise InputError("--json: only with --dry-run (a grid run prints its progress as it goes)")
     if dry_run:
         cells = expand(spec, grid)
-        table = Table(title=f"{spec.name}: {len(cells)} cells ({grid_dir})")
+        if as_json:
+            print_json({"grid": spec.name, "dir": str(grid_dir), "cells": [
+                {"id": c.id, "label": c.label, "status": cell_status(cell_dir(grid_dir, c.id)), "params": c.params,
+                 "dir": str(cell_dir(grid_dir, c.id))} for c in cells]})
+            return
+        table = Table(title=f"{spec.name}: {plural(len(cells), 'cell')} ({grid_dir})")
         for col in ("cell", "label", "status"):
             table.add_column(col)
         for c in cells:
@@ -165,18 +195,22 @@ def run_grid_cmd(
     start = time.time()
 
     def _show(o) -> None:
-        extra = f" ({o.seconds:.0f} s)" if o.status == "done" else f": {o.error}" if o.error else ""
+        extra = {"done": f" ({o.seconds:.0f} s)", "skipped": ": already complete"}.get(o.status, "")
+        extra = f": {o.error}" if o.error else extra
         out.print(f"[{o.status}] {o.id} {o.label}{extra}", markup=False)
 
     outcomes = run_grid(spec, grid_dir, executor=executor, max_parallel=max_parallel, on_outcome=_show)
     failed = [o for o in outcomes if o.status == "failed"]
     busy = [o for o in outcomes if o.status == "busy"]
-    out.print(f"{len(outcomes) - len(failed) - len(busy)}/{len(outcomes)} cells complete in "
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    note = f" ({skipped} already complete, skipped)" if skipped else ""
+    out.print(f"{len(outcomes) - len(failed) - len(busy)}/{plural(len(outcomes), 'cell')} complete{note} in "
               f"{time.time() - start:.0f} s. Results: [bold]{(grid_dir / 'grid.csv').resolve()}[/bold]")
     if busy:
-        out.print(f"{len(busy)} cells are being run by another runner; rerun later to collect them.")
+        out.print(f"{plural(len(busy), 'cell')} {'is' if len(busy) == 1 else 'are'} being run by another runner; "
+                  "rerun later to collect them.")
     if failed:
-        raise EmscopeError(f"{len(failed)} cells failed (details in {grid_dir / 'runner_log.jsonl'}); "
+        raise EmscopeError(f"{plural(len(failed), 'cell')} failed (details in {grid_dir / 'runner_log.jsonl'}); "
                            "rerun the same command to retry them")
 
 
