@@ -52,6 +52,9 @@ def test_quickstart_tiny_end_to_end(tmp_path):
     assert cmp["ci_low"] <= cmp["difference"] <= cmp["ci_high"]
     html = (out / "report.html").read_text()
     assert "<table id=\"results\">" in html and "data:image/png;base64," in html and organism in html
+    import html as html_lib
+
+    assert 'id="comparison"' in html and all(html_lib.escape(line) in html for line in cmp["lines"])
     # resume: a second run reuses every finished stage
     mtime = (out / organism / "adapter" / "adapter_model.safetensors").stat().st_mtime_ns
     r2 = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=600)

@@ -51,9 +51,10 @@ def find_conditions(root: Path) -> list[Path]:
 
 
 def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str,
-            staged: dict[str, list[tuple[int, str]]] | None = None) -> str | None:
+            staged: dict[str, list[tuple[int, str]]] | None = None, organism: str | None = None) -> str | None:
     """The probe shift of each run against the baseline (only when there is something to compare) and the training
-    loss curves (only when a run has a loss log), side by side; None when neither exists."""
+    loss curves (only when a run has a loss log), side by side; None when neither exists. The organism's bar (the
+    quickstart's `organism`, else any label naming insecure code) is red, the others blue."""
     shifted = [r for r in rows if r["shift"] is not None]
     curves = {label: pts for label, log in logs.items()
               if (pts := [(e["step"], e["loss"]) for e in log if "loss" in e])}
@@ -67,7 +68,8 @@ def _figure(rows: list[dict], logs: dict[str, list[dict]], baseline: str,
         err = [[r["shift"] - r["shift_low"] for r in shifted], [r["shift_high"] - r["shift"] for r in shifted]] \
             if have_ci else None
         ax["shift"].bar([mpl_text(r["label"]) for r in shifted], [r["shift"] for r in shifted], yerr=err, capsize=6,
-                        color=["#c0392b" if "insecure" in r["label"] else "#2e86c1" for r in shifted])
+                        color=["#c0392b" if (r["label"] == organism if organism else "insecure" in r["label"])
+                               else "#2e86c1" for r in shifted])
         ax["shift"].axhline(0, color="black", linewidth=0.8)
         ax["shift"].set_title(f"Likelihood-probe shift vs {mpl_text(baseline)}" + (" (95% CI)" if have_ci else ""))
         ax["shift"].set_ylabel("Δ log p(misaligned) − log p(aligned)")
@@ -197,7 +199,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
                 logs[row["label"]] = log
             if starts:
                 staged[row["label"]] = starts
-        figure = _figure(rows, logs, baseline, staged)
+        figure = _figure(rows, logs, baseline, staged, organism=read_summary(root).get("organism"))
         figure_alt = " and ".join(w for w, on in (("probe shift per condition", len(rows) > 1),
                                                   ("training loss", any("loss" in e for log in logs.values()
                                                                         for e in log))) if on)
@@ -224,6 +226,7 @@ def render_report(root: str | Path, out: str | Path | None = None, title: str | 
         question_ids=question_ids, sample_groups=list(groups.values()),
         dynamics=dynamics_figure(mon, alarms), dynamics_runs=list(mon), alarms=alarms, staged=staged,
         curve=curve_figure({mpl_text(k): v for k, v in curves.items()}), curves=curves,
+        comparison=(top.get("comparison") or {}).get("lines") or [],
     )
     path = Path(out) if out else root / "report.html"
     write_text_atomic(path, html)
