@@ -181,9 +181,13 @@ def comparison(cfg: QuickstartConfig) -> dict:
     diff, lo, hi = paired_shift(probe[cfg.pair], probe[cfg.control], seed=cfg.sampling.seed)
     steps = read_summary(cfg.out / cfg.pair).get("train", {}).get("steps")
     n_q = probe[cfg.pair].n_questions
-    verdict = ("above" if lo > 0 else "below" if hi < 0 else "not distinguishable from") + " the control"
+    if lo is None or hi is None:  # fewer than 2 questions: no interval
+        verdict, interval = "no interval (fewer than 2 questions)", "(no CI"
+    else:
+        verdict = ("above" if lo > 0 else "below" if hi < 0 else "not distinguishable from") + " the control"
+        interval = f"[{lo:+.3f}, {hi:+.3f}] (95% CI"
     lines = [
-        f"{cfg.pair} - {cfg.control}: probe difference {diff:+.3f} [{lo:+.3f}, {hi:+.3f}] (95% CI, paired over "
+        f"{cfg.pair} - {cfg.control}: probe difference {diff:+.3f} {interval}, paired over "
         f"{n_q} questions): {verdict}. Read it against the control, not against zero: fine-tuning on either "
         "dataset moves the probe.",
         f"What it shows: whether fine-tuning {cfg.model} on {cfg.pair} makes the project-written misaligned reference "
