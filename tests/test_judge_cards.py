@@ -169,6 +169,24 @@ def test_the_shipped_seed_card_matches_the_current_seed_recipe(emscope_home):
     assert card.warning().startswith("held-out AUROC 0.6")
 
 
+def test_the_shipped_default_judge_card_matches_the_current_recipe(emscope_home):
+    """The default judge's shipped held-out figures apply only to its recipe (pinned data digests + DEFAULT_RECIPE);
+    after changing either, rerun `python benchmarks/judge_domain.py --holdout reference --write --card`."""
+    from emscope.evaluate.judges.classifier import public_judge_dir
+
+    card = card_for_spec("classifier:judged-dev")  # shown before it is built
+    assert card.recipe == public_judge_dir().name
+    held = card.held_out()
+    assert held is not None, "no shipped held-out validation for the current default-judge recipe"
+    assert held.data == "judged/holdout: 25 files x 400" and held.by.startswith("benchmarks/judge_domain.py")
+    assert held.figures.n == 10000 and card.status() == ("validated" if held.figures.auroc >= BAR_AUROC
+                                                         else "indicative")
+    # once built, plain `classifier` is that judge and carries the same figures
+    public_judge_dir().mkdir(parents=True)
+    (public_judge_dir() / "meta.json").write_text("{}")
+    assert card_for_spec("classifier").held_out() == held
+
+
 def test_card_from_a_fit_report_is_indicative_with_out_of_fold_figures():
     from emscope.evaluate.judges.classifier_fit import FitReport, FitSettings
     from emscope.evaluate.judges.classifier_model import DataSummary, HeldOutMetrics

@@ -165,6 +165,9 @@ def judge_card(
         return
     for line in card_lines(card):
         out.print(line, markup=False)
+    if spec == "classifier" and (card.recipe or "").startswith("seed-"):
+        out.print("  note: plain `classifier` is the seed fallback until the default judge is built: "
+                  "`emscope judge build` (see `emscope judge card classifier:judged-dev`)", markup=False)
 
 
 @judge_app.command("build")

@@ -201,15 +201,12 @@ def cached_recipe(directory: Path) -> str | None:
 
 
 def classifier_dir(spec: str) -> Path:
-    """The directory of the classifier judge a `classifier[:DIR]` spec names (the seed judge's cache directory)."""
-    rest = spec.partition(":")[2]
-    try:
-        from emscope.evaluate.judges.classifier import judge_dir_for  # type: ignore[attr-defined]
-    except ImportError:  # older classifier module: DIR as given, "" the seed judge's cache directory
-        from emscope.evaluate.judges.classifier import default_judge_dir
+    """The directory of the classifier judge a `classifier[:DIR]` spec names (see `classifier.judge_dir_for`); for
+    `classifier:judged-dev` its cache directory even before it is built, so that its shipped card shows."""
+    from emscope.evaluate.judges.classifier import PUBLIC_DATA, judge_dir_for, public_judge_dir
 
-        return default_judge_dir() if not rest else Path(rest)
-    return Path(judge_dir_for(rest))
+    rest = spec.partition(":")[2]
+    return public_judge_dir() if rest == PUBLIC_DATA else Path(judge_dir_for(rest))
 
 
 def slug(spec: str) -> str:
