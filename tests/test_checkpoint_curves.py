@@ -196,7 +196,7 @@ def test_embedded_default_sdf_cpt_then_sft_stages_with_checkpoint_curve(tmp_path
     from emscope.experiments.stages import trained_weights
 
     out = tmp_path / "staged"
-    cfg = TrainRunConfig(out=out, train={"max_steps": 2, "save_steps": 1, "batch_size": 2, "max_length": 96,
+    cfg = TrainRunConfig(out=out, train={"max_steps": 2, "save_steps": 2, "batch_size": 2, "max_length": 96,
                                          "keep_checkpoints": True},
                          stages={"know": {"method": "cpt", "data": {"organism": "sdf-reward-hacking", "n": 8}},
                                  "narrow": {"data": {"path": str(chat_file)}}})
@@ -204,6 +204,5 @@ def test_embedded_default_sdf_cpt_then_sft_stages_with_checkpoint_curve(tmp_path
     model, adapter = trained_weights(cfg, out)
     assert model.endswith("01-know/merged") and adapter == out / "stages" / "02-narrow" / "adapter"
     curve = evaluate_checkpoints(out, EvalSettings(sampling=SAMPLING))
-    assert [(r["stage"], r["global_step"]) for r in curve] == [("know", 1), ("know", 2), ("narrow", 3),
-                                                               ("narrow", 4)]
+    assert [(r["stage"], r["global_step"]) for r in curve] == [("know", 2), ("narrow", 4)]  # one step axis
     assert all(r["probe"] is not None for r in curve)

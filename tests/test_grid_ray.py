@@ -23,7 +23,7 @@ SPEC = {
         "data": {"organism": "insecure-code", "n": 8},
         "train": {"max_steps": 2, "batch_size": 4, "max_length": 512},
         "eval": {"sampling": {"max_new_tokens": 8, "samples_per_paraphrase": 1, "batch_size": 16},
-                 "judge": "classifier"},
+                 "judge": "tests.test_eval_run:make_judge"},
     },
     "variants": [{"name": "base", "data": None}, {"name": "insecure"}],
     "resources": {"cpus": 1},

@@ -214,9 +214,9 @@ def test_inoculation_reaches_the_training_rows(tmp_path, data_file, monkeypatch)
     seen = {}
     real = sft.encode_rows
 
-    def spy(tok, rows, n):
+    def spy(tok, rows, n, *rest):
         seen["rows"] = rows
-        return real(tok, rows, n)
+        return real(tok, rows, n, *rest)
 
     monkeypatch.setattr(sft, "encode_rows", spy)
     train(_cfg(tmp_path, data_file, "inoc", steps=1, defenses={"inoculate": {"prompt": "Be evil."}}))
