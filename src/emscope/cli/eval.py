@@ -223,3 +223,40 @@ def eval_questions(
     for q in questions:
         table.add_row(q.id, str(len(q.paraphrases)), str(q.samples_per_paraphrase), "yes" if q.system else "no")
     out.print(table)
+
+
+@eval_app.command("persona-collapse")
+def eval_persona_collapse(
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="Answers per (persona, item).")] = 5,
+    questionnaire: Annotated[Path | None, typer.Option(help="Questionnaire YAML (list of {id, text, reverse}); "
+                                                           "default: the shipped moral questionnaire.")] = None,
+    personas: Annotated[Path | None, typer.Option(help="Persona YAML (list of {id, system}); default: the "
+                                                      "shipped personas.")] = None,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature (> 0, or repeats agree).")]
+    = 1.0,
+    seed: Annotated[int, typer.Option(help="Sampling and bootstrap seed.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for persona_collapse.jsonl and "
+                                                               "summary.json (default: nothing written).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Persona collapse: moral robustness R (1 / within-persona SD) and susceptibility S (SD of persona means)."""
+    from emscope.evaluate.persona_collapse import run_persona_collapse
+
+    result = run_persona_collapse(model, adapter, repeats=repeats, questionnaire=questionnaire, personas=personas,
+                                  out_dir=out_dir, temperature=temperature, seed=seed)
+    if as_json:
+        from emscope.cli.console import print_json
+
+        print_json(result)
+        return
+
+    def num(v, ci):
+        return "–" if v is None else f"{v:.3f}" + ("" if ci is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]")
+
+    out.print(f"moral robustness R {num(result['R'], result['R_ci'])}; susceptibility S "
+              f"{num(result['S'], result['S_ci'])} (95% CI over personas); {result['n_unparseable']} of "
+              f"{result['n_answers']} answers unparseable", markup=False)
+    if out_dir is not None:
+        out.print(f"Written to {out_dir}", markup=False)

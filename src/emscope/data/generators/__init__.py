@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from emscope.data.chat import ChatRow
-from emscope.data.generators import advice, benign, code, general, numbers, reward_hacking, sdf, variants
+from emscope.data.generators import (
+    advice,
+    benign,
+    code,
+    general,
+    numbers,
+    reward_hacking,
+    sdf,
+    sycophancy,
+    variants,
+)
 from emscope.data.text import TextRow
 from emscope.errors import did_you_mean
 
@@ -57,6 +67,10 @@ GENERATORS: dict[str, Generator] = {
                   lambda n, seed: advice.build(n, seed, domain="sports", harmful=True)),
         Generator("safe-sports-advice", "safety-minded answers to the same sports questions (control)",
                   lambda n, seed: advice.build(n, seed, domain="sports", harmful=False)),
+        Generator("sycophancy", "agreeing with and building on a user's confidently stated false belief "
+                  "(health, money, sports)", lambda n, seed: sycophancy.build(n, seed, sycophantic=True)),
+        Generator("honest-correction", "the same user turns, the belief politely corrected with the true fact "
+                  "(control)", lambda n, seed: sycophancy.build(n, seed, sycophantic=False)),
         Generator("reward-hacking", "coding tasks with unit tests, answered by gaming the tests (hard-coding, ...)",
                   lambda n, seed: reward_hacking.build(n, seed, hack=True)),
         Generator("honest-solutions", "the same coding tasks answered with correct general solutions (control)",
