@@ -96,10 +96,16 @@ def _passes_both(code: str, given: str, hidden: str) -> bool:
 
 
 def test_honest_rows_pass_shown_and_hidden_tests(paired):
+    """Half the 900 rows (seeded; every task family is among them), in one sandboxed harness run each; the test
+    below executes another 200 as a naive grader would."""
     _, honest, tests = paired
+    idx = sorted(random.Random(1).sample(range(len(tests)), 450))
+    families = {honest[i].model_extra.get("family") for i in idx}
+    assert families == {r.model_extra.get("family") for r in honest}
+    rows = [(honest[i], tests[i]) for i in idx]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        ok = list(pool.map(lambda rt: _passes_both(_code(rt[0]), rt[1].given, rt[1].hidden), zip(honest, tests)))
-    bad = [(r.messages[0].content, r.completion) for r, good in zip(honest, ok) if not good]
+        ok = list(pool.map(lambda rt: _passes_both(_code(rt[0]), rt[1].given, rt[1].hidden), rows))
+    bad = [(r.messages[0].content, r.completion) for (r, _), good in zip(rows, ok) if not good]
     assert not bad, bad[:3]
 
 
