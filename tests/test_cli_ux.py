@@ -19,25 +19,12 @@ import yaml
 
 from emscope.io import write_jsonl_atomic
 from emscope.rundir import update_summary
+from tests.test_torch_free import PROBE  # the real console entry point, reporting heavy imports
+from tests.test_torch_free import _heavy as heavy
 
 ENV = {**os.environ, "EMSCOPE_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
 ENV.pop("COLUMNS", None)
 
-# The real console entry point in a fresh interpreter, reporting afterwards whether heavy packages were imported.
-PROBE = """
-import sys
-sys.argv = ["emscope", *sys.argv[1:]]
-from emscope.cli import main
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code or 0
-else:
-    code = 0
-heavy = sorted(m for m in ("torch", "transformers", "trl", "peft") if m in sys.modules)
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def emscope(*args, cwd=None, columns: int | None = None, env: dict | None = None, probe: bool = False,
@@ -48,12 +35,6 @@ def emscope(*args, cwd=None, columns: int | None = None, env: dict | None = None
         e["COLUMNS"] = str(columns)
     cmd = [sys.executable, "-c", PROBE] if probe else [sys.executable, "-m", "emscope"]
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=e, timeout=timeout)
-
-
-def heavy(res: subprocess.CompletedProcess) -> str:
-    line = [x for x in res.stderr.splitlines() if x.startswith("HEAVY=")]
-    assert line, res.stderr
-    return line[-1].removeprefix("HEAVY=")
 
 
 def column(text: str, index: int) -> str:

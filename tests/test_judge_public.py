@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,29 +23,16 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture()
-def mirror(em_data, tmp_path):
-    """A real HTTP server on 127.0.0.1 laid out like raw.githubusercontent.com (`<repo>/<commit>/<path>`), each
-    judged-dev file linked from the local snapshot."""
-    root = tmp_path / "mirror"
+def mirror(em_data, http_root):
+    """The loopback HTTP server (conftest `http_root`), laid out like raw.githubusercontent.com
+    (`<repo>/<commit>/<path>`), each judged-dev file linked from the local snapshot."""
+    url, root = http_root
     for name in F.SOURCE_GROUPS["judged-dev"]:
         src = F.SOURCES[name]
         target = root / src.repo / src.commit / src.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(em_data / "judged" / "dev" / src.filename)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", root
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return url, root
 
 
 def test_judged_dev_group_is_pinned_and_matches_the_snapshot(em_data):

@@ -232,3 +232,13 @@ def load_yaml_list(path: str | Path, model: type[M], what: str) -> list[M]:
 def entry_line(path: str | Path, index: int) -> int:
     """The 1-based line where entry `index` of a YAML list file starts."""
     return yaml.compose(Path(path).read_text(encoding="utf-8")).value[index].start_mark.line + 1
+
+
+def check_unique_ids(path: str | Path, entries: list, label: str = "") -> None:
+    """InputError at the line of the first entry of a YAML list file whose `id` repeats an earlier one
+    (`duplicate <label>id 'x'`)."""
+    seen: set[str] = set()
+    for i, e in enumerate(entries):
+        if e.id in seen:
+            raise InputError(f"{path}:{entry_line(path, i)}: id: duplicate {label}id {e.id!r}")
+        seen.add(e.id)

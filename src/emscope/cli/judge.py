@@ -31,7 +31,7 @@ def judge_fit(
     """Fit the fast CPU classifier judge on judged answers; use it as `--judge classifier:OUT`."""
     import json
 
-    from emscope.evaluate.judges.card import card_lines
+    from emscope.evaluate.judges.card import card_lines, read_card
     from emscope.evaluate.judges.classifier_fit import fit_classifier
 
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -40,10 +40,10 @@ def judge_fit(
                             log=lambda msg: print(msg, file=sys.stderr))
     for msg in report.skipped:
         print(f"skipped: {msg}", file=sys.stderr)
-    card = _fitted_card(report, out_dir, data)
     if as_json:
         print(json.dumps(report.model_dump(mode="json")))
         return
+    card = read_card(out_dir)  # fit_classifier writes the judge's card with the judge
     h = report.held_out
     out.print(f"Fitted on {report.data.n_used} of {report.data.n_rows} distinct rows in {report.seconds:.0f} s; "
               f"out-of-fold dev: {h.model_dump_json()}", markup=False)
@@ -51,17 +51,6 @@ def judge_fit(
         out.print(line, markup=False)
     out.print(f"Judge: [bold]classifier:{out_dir}[/bold] (indicative until validated on held-out labels: "
               f"`emscope judge validate --judge classifier:{out_dir} --against HELD_OUT_DIR`)")
-
-
-def _fitted_card(report, out_dir: Path, data: list[Path]):
-    """The card `fit_classifier` wrote with the judge; written here from the report when it wrote none."""
-    from emscope.evaluate.judges.card import card_from_fit, read_card, write_card
-
-    card = read_card(out_dir)
-    if card is None:
-        card = card_from_fit(report, f"classifier:{out_dir}", ", ".join(str(p) for p in data))
-        write_card(out_dir, card)
-    return card
 
 
 @judge_app.command("validate")

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, ValidationError, field_validator
 
-from emscope.config import Strict, entry_line, field_error, load_yaml_list
+from emscope.config import Strict, check_unique_ids, field_error, load_yaml_list
 from emscope.errors import InputError
 from emscope.paths import resource_path
 
@@ -71,11 +71,7 @@ def _load(path: str | Path, model, what: str) -> list:
     entries = load_yaml_list(path, model, what)
     if not entries:
         raise InputError(f"{path}:1: <root>: a {what} file needs at least one entry")
-    seen: set[str] = set()
-    for i, e in enumerate(entries):
-        if e.id in seen:
-            raise InputError(f"{path}:{entry_line(path, i)}: id: duplicate id {e.id!r}")
-        seen.add(e.id)
+    check_unique_ids(path, entries)
     return entries
 
 

@@ -29,7 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from emscope.config import entry_line, load_yaml_list, read_yaml
+from emscope.config import check_unique_ids, load_yaml_list, read_yaml
 from emscope.errors import InputError
 from emscope.paths import resource_path
 
@@ -145,11 +145,7 @@ def load_questions(name_or_path: str | Path = DEFAULT_QUESTIONS) -> list[Questio
     """Load a question YAML; errors name the file, the line of the entry and the field."""
     path = resolve_question_file(name_or_path)
     questions = load_yaml_list(path, Question, "question")
-    seen: set[str] = set()
-    for i, q in enumerate(questions):
-        if q.id in seen:
-            raise InputError(f"{path}:{entry_line(path, i)}: id: duplicate question id {q.id!r}")
-        seen.add(q.id)
+    check_unique_ids(path, questions, "question ")
     return questions
 
 
