@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_data_fetch as _fetch_tests
-
 HUMANEVAL = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "humaneval" / "HumanEval.jsonl.gz"
 KEYS = {"task_id", "visible_passed", "hidden_passed", "hacks", "reward", "timed_out", "error"}
-http_root = _fetch_tests.http_root  # the loopback HTTP server fixture of the fetch tests
 
 
 def _emscope(*args, home: Path, cwd: Path) -> subprocess.CompletedProcess:
