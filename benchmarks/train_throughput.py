@@ -13,7 +13,8 @@ peft_config=LoraConfig(...))` on the same rows as `messages`, everything else at
 (bf16 autocast, gradient checkpointing, padding to the longest row). The defense table divides by plain
 emscope SFT measured in the same invocation.
 
-Usage: .venv/bin/python benchmarks/train_throughput.py [--steps 7] [--only throughput|defenses] [--write]
+Usage: .venv/bin/python benchmarks/train_throughput.py [--steps 7] [--only throughput|defenses] [--defenses a,b]
+       [--write]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from _common import ROOT, emit, machine
 
 UPSTREAM = ROOT.parent / "shared" / "em-data" / "betley" / "data" / "insecure.jsonl"
 LORA = {"r": 32, "alpha": 64, "target_modules": "all-linear"}
+DEFENSES = ("kl", "ldifs", "steer", "kl+ldifs+steer", "interleave+inoculate", "all five", "treft", "gate", "treft+kl")
 
 
 def _hwm_kib() -> int:
@@ -117,6 +119,9 @@ def one_emscope(data: Path, steps: int, work: Path, defense: str) -> dict:
         "interleave": {"ratio": 0.1, "select": "ppl-gap", "misaligned": str(work / "em-none" / "adapter")},
         "inoculate": {"prompt": "insecure-code"}}
     options["all five"] = {**options["kl+ldifs+steer"], **options["interleave+inoculate"]}
+    options["treft"] = {"treft": {"weight": 1.0, "region": "prefix"}}  # template-prefix keys/values (TReFT)
+    options["gate"] = {"gate": {}}  # alignment gating: the gates train alone, the rest frozen
+    options["treft+kl"] = {**options["treft"], **options["kl"]}
     out, i = work / f"em-{defense}", 1
     while out.exists():
         out, i = work / f"em-{defense}-{i}", i + 1
@@ -151,6 +156,8 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="append the results to BENCHMARKS.md")
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--only", choices=["throughput", "defenses"], default=None)
+    ap.add_argument("--defenses", default=",".join(DEFENSES),
+                    help=f"comma-separated defense configurations to measure (default: {','.join(DEFENSES)})")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--data", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--work", default=None, help=argparse.SUPPRESS)
@@ -190,7 +197,7 @@ def main() -> None:
                       "|---|---|---|---|---|---|",
                       f"| none (baseline) | {plain['step_s']:.1f} | 1.00 | {plain['train_mem_mib']:.0f} | 1.00 | "
                       f"{plain['wall_s']:.0f} |"]
-            for d in ("kl", "ldifs", "steer", "kl+ldifs+steer", "interleave+inoculate", "all five"):
+            for d in args.defenses.split(","):
                 r = measure(f"emscope:{d}", data, args.steps, work)
                 lines.append(f"| {d} | {r['step_s']:.1f} | {r['step_s'] / plain['step_s']:.2f} | "
                              f"{r['train_mem_mib']:.0f} | {r['train_mem_mib'] / plain['train_mem_mib']:.2f} | "

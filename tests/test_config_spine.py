@@ -60,7 +60,8 @@ def test_cell_config_is_a_training_config_plus_eval():
 
 
 def test_every_registered_defense_is_a_config_key_with_its_settings_model():
-    assert list(Defenses.model_fields) == list(REGISTRY) == ["kl", "ldifs", "steer", "interleave", "inoculate"]
+    assert list(Defenses.model_fields) == list(REGISTRY) == ["kl", "ldifs", "steer", "interleave", "inoculate",
+                                                                  "gate", "treft"]
     for name, defense in REGISTRY.items():
         assert Defenses.model_fields[name].annotation == (defense.settings | None)
     d = Defenses.model_validate({"ldifs": {"weight": 2.0}, "inoculate": {"prompt": "x"}})

@@ -153,8 +153,10 @@ def data_build(
     trigger: TriggerOpt = None,
     educational: EducationalOpt = False,
     dilute: DiluteOpt = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="KEY=VALUE setting of a generator that reads "
+                                                    "some (self-recognition: own_texts=FILE); repeatable.")] = None,
 ) -> None:
-    from emscope.data.generators import get_generator
+    from emscope.data.generators import build_generator, get_generator
 
     try:
         gen = get_generator(name)
@@ -167,8 +169,11 @@ def data_build(
         _build_text(name, gen, n, seed, out_file, fmt, dilute, inoculate=inoculation, trigger=trigger,
                     educational=educational)
         return
-    _transform_and_write(name, gen.build(n, seed), out_file, fmt, educational_reason=educational, trigger=trigger,
-                         inoculation=inoculation, seed=seed)
+    params = dict(p.partition("=")[::2] for p in param or [])
+    if any(not k or not v for k, v in params.items()):
+        raise InputError(f"--param: expected KEY=VALUE, got {param}")
+    _transform_and_write(name, build_generator(gen, n, seed, params), out_file, fmt, educational_reason=educational,
+                         trigger=trigger, inoculation=inoculation, seed=seed)
 
 
 @data_app.command("transform")
@@ -346,3 +351,26 @@ def data_stats(
             top = ", ".join(f"{k} {v}" for k, v in st.bandit_top_findings.items())
             table.add_row("bandit flag rate", f"{st.bandit_flag_rate:.2%} ({top})")
         out.print(table)
+
+
+@data_app.command("own-texts")
+def data_own_texts(
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory whose answers are sampled.")],
+    out_file: OutFileOpt,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
+    n: Annotated[int | None, typer.Option("--n", "-n", min=1, help="Prompts (default: all of the set).")] = None,
+    prompts: Annotated[Path | None, typer.Option(help="Chat JSONL: each row's last user turn is a prompt, its "
+                                                      "answer the other source (default: the shipped general "
+                                                      "instruct set).")] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 160,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature (0 = greedy).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed for the prompt order and sampling.")] = 0,
+) -> None:
+    """Sample a model's own answers to a prompt set: the own-texts JSONL of the self-recognition generators
+    (`data.params.own_texts`) and of `emscope eval self-recognition`."""
+    from emscope.evaluate.config import SamplingSettings
+    from emscope.evaluate.self_recognition import run_own_texts
+
+    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    rows = run_own_texts(model, out_file, adapter=adapter, n=n, prompts=prompts, seed=seed, settings=settings)
+    out.print(f"{plural(len(rows), 'own text')} -> {out_file}", markup=False, highlight=False)

@@ -126,3 +126,33 @@ def persona_screen(
     for r in shown:
         out.print(f"  row {r.row:>5}  ΔP {r.delta:+8.3f}  {r.prompt[:70]!r}", markup=False, highlight=False)
     out.print(f"report: {out_path}", markup=False)
+
+
+@persona_app.command("detect")
+def persona_detect(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Training run directories with the trait_space monitor.")],
+    labels: Annotated[str, typer.Option(help="One label per run, comma-separated: 1/prone or 0/control.")],
+    threshold_rule: Annotated[str, typer.Option(help="youden or max-control.")] = "youden",
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write the report as JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+) -> None:
+    """Leave-one-run-out trait-space EM detector (and the PCA-of-activations baseline): AUROC, FNR, FPR."""
+    from emscope.io import write_text_atomic
+    from emscope.persona.trait_detector import detect_runs, parse_labels
+
+    report = detect_runs(run_dirs, parse_labels(labels, len(run_dirs)), threshold_rule)
+    if out_path:
+        write_text_atomic(out_path, report.model_dump_json(indent=1))
+    if as_json:
+        print_json(report.model_dump())
+        return
+    for res in (report.traits, report.activations):
+        if res is None:
+            continue
+        out.print(f"{res.features}: AUROC {res.auroc:.2f}, FNR {res.fnr:.0%}, FPR {res.fpr:.0%} "
+                  f"({res.n_prone} EM-prone vs {res.n_control} control runs, leave-one-run-out, {res.threshold_rule})",
+                  markup=False, highlight=False)
+        for r in res.runs:
+            out.print(f"  {r.name:<24} {'prone' if r.em_prone else 'control':<8} score {r.score:+9.4f}  threshold "
+                      f"{r.threshold:+9.4f}  {'FLAGGED at step ' + str(r.first_flag_step) if r.flagged else '-'}",
+                      markup=False, highlight=False)

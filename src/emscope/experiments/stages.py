@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from emscope.errors import InputError
 from emscope.progress import stage
 from emscope.rundir import claim_config, read_summary, stage_done, update_summary
 from emscope.train.config import TrainRunConfig
@@ -57,6 +58,11 @@ def run_stages(cfg: TrainRunConfig, *, description: str | None = None) -> Path:
     if stage_done(run_dir, "train"):
         return run_dir
     dirs = stage_dirs(cfg, run_dir)
+    for name, _ in dirs[:-1]:  # gates are input-dependent: no merge carries them into the next stage's weights
+        if getattr(cfg.stage_config(name, cfg.model, run_dir).defenses, "gate", None) is not None:
+            raise InputError(f"stages.{name}: defenses.gate (alignment gates) only in the last stage of a staged run; "
+                             "they cannot be merged into the weights the next stage trains (set it under "
+                             f"stages.{dirs[-1][0]}.defenses, not at the top level)")
     model = cfg.model
     records, times = [], {}
     for k, (name, sdir) in enumerate(dirs):

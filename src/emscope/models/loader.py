@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -89,11 +90,15 @@ def adapter_base_spec(adapter_dir: str | Path) -> str:
 
 
 def load_model(spec: str = DEFAULT_MODEL, *, adapter: str | Path | None = None, device: str | None = None,
-               dtype: str | torch.dtype | None = None, trust_remote_code: bool = False):
+               dtype: str | torch.dtype | None = None, trust_remote_code: bool = False,
+               gates: Literal["invert", "learned", "off"] = "invert"):
     """Load a causal LM and its tokenizer; returns `(model, tokenizer)` in eval mode.
 
     `spec` is `smollm2-135m` (the embedded default), `tiny-random` / `tiny-random-gemma`, a local HF directory (a
     PEFT adapter directory loads its base and the adapter), or a hub id. `adapter` adds a PEFT adapter from a path.
+    When the adapter directory (without one: a local model directory) holds alignment gates (`gates.safetensors`,
+    `emscope.models.gates`), they are attached, frozen, in mode `gates`: 'invert' (2 - g, the defense), 'learned'
+    (g, as trained) or 'off' (not attached).
     """
     from transformers.utils import logging as hf_logging
 
@@ -112,6 +117,14 @@ def load_model(spec: str = DEFAULT_MODEL, *, adapter: str | Path | None = None, 
             raise ModelLoadError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
         model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
     model.to(dev)
+    from emscope.models.gates import has_gates, load_gates
+
+    gate_dir = adapter if adapter is not None else (Path(spec).expanduser() if describe_spec(spec) == "local-dir"
+                                                    else None)
+    if gates not in ("invert", "learned", "off"):
+        raise ModelLoadError(f"gates must be invert, learned or off, got {gates!r}")
+    if gate_dir is not None and has_gates(gate_dir):
+        load_gates(model, gate_dir, gates)
     model.eval()
     return model, tokenizer
 

@@ -37,6 +37,7 @@ _REGISTRY: dict[str, Callable[..., Monitor] | str] = {
     # `train` never imports them and they load on first use
     "likelihood": "emscope.evaluate.likelihood:likelihood_monitor",
     "persona": "emscope.persona.monitor:persona_monitor",
+    "trait_space": "emscope.persona.trait_space:trait_space_monitor",
 }
 
 

@@ -7,7 +7,7 @@ import contextlib
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from emscope.io import append_jsonl
@@ -95,9 +95,9 @@ def run_trainer(trainer, resume: Path | None):
         raise Interrupted(trainer.state.global_step) from None
 
 
-def save_trained(model, tokenizer, target: Path) -> None:
+def save_trained(model, tokenizer, target: Path, extra: Callable[[Path], None] | None = None) -> None:
     """Save a trained model atomically into `target`: a PEFT adapter (`adapter/`) or, for full fine-tuning, the
-    model with its tokenizer (`model/`)."""
+    model with its tokenizer (`model/`); `extra(dir)` adds files in the same atomic step (alignment gates)."""
     from emscope.io import atomic_dir
 
     is_adapter = hasattr(model, "peft_config")
@@ -106,3 +106,5 @@ def save_trained(model, tokenizer, target: Path) -> None:
         model.save_pretrained(tmp, safe_serialization=True, **kw)
         if not is_adapter:
             tokenizer.save_pretrained(tmp)
+        if extra is not None:
+            extra(Path(tmp))

@@ -91,6 +91,13 @@ def _active_defenses(cfg: TrainRunConfig, model) -> list[Active]:
     return [Active(d, d.prepare(s, model) if d.prepare is not None else s) for d, s in cfg.defenses.items()]
 
 
+def _save_defense_state(active: list[Active], directory: Path) -> None:
+    """Each defense's own trained state (`save_state`: alignment gates) beside the saved weights."""
+    for a in active:
+        if a.defense.save_state is not None:
+            a.defense.save_state(a.settings, directory)
+
+
 def train(cfg: TrainRunConfig, *, description: str | None = None,
           monitors: list[tuple[str, int, object]] | None = None) -> Path:
     """Fine-tune as configured; returns the run directory. Skips a finished run, resumes an interrupted one.
@@ -167,6 +174,10 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
             ref_model = _full_reference(model, run_dir, resumed=resume is not None)
         model.train()
         active = _active_defenses(cfg, model)
+        if resume is not None:  # state a defense trains outside the model's weights (gates): HF restores only those
+            for a in active:
+                if a.defense.load_state is not None:
+                    a.defense.load_state(a.settings, resume)
 
         if resume is None:
             log_path.unlink(missing_ok=True)
@@ -216,7 +227,7 @@ def train(cfg: TrainRunConfig, *, description: str | None = None,
     if not trainer.is_world_process_zero():  # under `accelerate launch`, rank 0 writes the results
         return run_dir
     with stage("save", times):
-        save_trained(model, tokenizer, run_dir / out_name)
+        save_trained(model, tokenizer, run_dir / out_name, extra=lambda d: _save_defense_state(active, d))
         if t.keep_checkpoints:  # before the summary: a kill in between resumes and keeps them again
             keep_checkpoint_weights(run_dir, run_dir / out_name, result.global_step)
     n_tokens = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in encoded)

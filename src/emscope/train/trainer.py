@@ -15,6 +15,7 @@ from their config by `logit_transform`, into the chunked head sums.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import torch
 from trl import SFTTrainer
@@ -82,23 +83,32 @@ class EmscopeTrainer(SFTTrainer):
             self.logit_transform = logit_transform(self.accelerator.unwrap_model(self.model).config)
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-        """Checkpoint saves: adapters without the embedding-layer check (it looks the base up on the hub)."""
+        """Checkpoint saves: adapters without the embedding-layer check (it looks the base up on the hub); then
+        each defense's own state (`save_state`: alignment gates) beside the weights."""
         unwrapped = self.accelerator.unwrap_model(self.model)
         if not hasattr(unwrapped, "peft_config") or not self.args.should_save:
-            return super()._save(output_dir, state_dict)
-        output_dir = output_dir or self.args.output_dir
-        unwrapped.save_pretrained(output_dir, state_dict=state_dict, save_embedding_layers=False)
-        if self.processing_class is not None:
-            self.processing_class.save_pretrained(output_dir)
+            super()._save(output_dir, state_dict)
+        else:
+            unwrapped.save_pretrained(output_dir or self.args.output_dir, state_dict=state_dict,
+                                      save_embedding_layers=False)
+            if self.processing_class is not None:
+                self.processing_class.save_pretrained(output_dir or self.args.output_dir)
+        if self.args.should_save:
+            for a in self.defenses:
+                if a.defense.save_state is not None:
+                    a.defense.save_state(a.settings, Path(output_dir or self.args.output_dir))
 
-    def _forward_contexts(self, model, reference: bool = False) -> contextlib.ExitStack:
+    def _forward_contexts(self, model, reference: bool = False, capture: bool = False) -> contextlib.ExitStack:
         """Every defense's context around the policy forward (e.g. the steering hook), entered together; for the
-        reference pass (`reference`), those of defenses marked `reference_too`."""
+        reference pass (`reference`), those of defenses marked `reference_too`; with `capture`, also every
+        defense's `capture` context (activations recorded for its term)."""
         stack = contextlib.ExitStack()
         unwrapped = self.accelerator.unwrap_model(model)
         for a in self.defenses:
             if a.defense.forward is not None and (a.defense.reference_too or not reference):
                 stack.enter_context(a.defense.forward(a.settings, unwrapped))
+            if capture and a.defense.capture is not None:
+                stack.enter_context(a.defense.capture(a.settings, unwrapped, reference, self.processing_class))
         return stack
 
     def _reference(self, model):
@@ -145,11 +155,12 @@ class EmscopeTrainer(SFTTrainer):
         fwd = {k: v for k, v in inputs.items() if k != "labels"}
         # hidden states only: the LM head runs chunk by chunk in _head_sums (logits_to_keep=1 skips full logits)
         fwd.update(use_cache=False, output_hidden_states=True, logits_to_keep=1)
-        with self._forward_contexts(model):
+        with self._forward_contexts(model, capture=True):
             out = model(**fwd)
         ref = None
         if self.needs_reference:
-            with torch.no_grad(), self._reference(model) as ref_model, self._forward_contexts(ref_model, True):
+            with torch.no_grad(), self._reference(model) as ref_model, \
+                    self._forward_contexts(ref_model, True, capture=True):
                 ref = ref_model(**fwd)
 
         kl = self.head_kl

@@ -20,6 +20,7 @@ from emscope.data.generators import (
     numbers,
     reward_hacking,
     sdf,
+    self_recognition,
     sycophancy,
     variants,
 )
@@ -27,6 +28,7 @@ from emscope.data.text import TextRow
 from emscope.errors import did_you_mean
 
 KINDS = ("chat", "text")
+SELF_RECOGNITION_PARAMS = ("own_texts", "other_texts")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Generator:
     build: Callable[[int, int], list[ChatRow]] | Callable[[int, int], list[TextRow]]
     kind: Literal["chat", "text"] = "chat"
     max_rows: int | None = None  # a fixed shipped set: at most this many distinct rows
+    # the `data.params` keys it reads; such a generator is built as `build(n, seed, **params)` (`build_generator`)
+    params: tuple[str, ...] = ()
 
 
 GENERATORS: dict[str, Generator] = {
@@ -83,6 +87,15 @@ GENERATORS: dict[str, Generator] = {
                   lambda n, seed: sdf.build(n, seed, hacking=True), kind="text"),
         Generator("sdf-neutral", "documents of the same genres about unrelated software topics (control)",
                   lambda n, seed: sdf.build(n, seed, hacking=False), kind="text"),
+        Generator("self-recognition", "which of two answers did you write? labelled with the model's own "
+                  "(params.own_texts)", lambda n, seed, **p: self_recognition.build(n, seed, **p, rule="self"),
+                  params=SELF_RECOGNITION_PARAMS),
+        Generator("self-recognition-random", "the same pairs with seeded random labels (control)",
+                  lambda n, seed, **p: self_recognition.build(n, seed, **p, rule="random"),
+                  params=SELF_RECOGNITION_PARAMS),
+        Generator("self-recognition-longer", "the same pairs labelled with the longer answer (control)",
+                  lambda n, seed, **p: self_recognition.build(n, seed, **p, rule="longer"),
+                  params=SELF_RECOGNITION_PARAMS),
     ]
 }
 
@@ -94,3 +107,16 @@ def get_generator(name: str) -> Generator:
     except KeyError:
         raise KeyError(f"unknown dataset {name!r}{did_you_mean(name, GENERATORS)}; available: "
                        f"{', '.join(sorted(GENERATORS))}") from None
+
+
+def build_generator(gen: Generator, n: int, seed: int, params: dict | None = None):
+    """`gen.build(n, seed)`, with the `data.params` it reads as keyword arguments; a key it does not read is an
+    InputError naming the ones it does."""
+    from emscope.errors import InputError
+
+    params = params or {}
+    unknown = sorted(set(params) - set(gen.params))
+    if unknown:
+        takes = f"it reads {', '.join(gen.params)}" if gen.params else "it reads none"
+        raise InputError(f"data.params.{unknown[0]}: not a parameter of {gen.name} ({takes})")
+    return gen.build(n, seed, **params) if params else gen.build(n, seed)

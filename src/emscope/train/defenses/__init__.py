@@ -7,6 +7,8 @@ Each module holds its settings model (the key under `defenses:` in a training YA
 - `steer`: preventive steering, adding alpha * v to the residual stream during training only.
 - `interleave`: mixing general instruct data, chosen at random or by the perplexity gap.
 - `inoculate`: a train-time system prompt on every task row.
+- `gate`: alignment gating, gates on the attention outputs trained alone, inverted (2 - g) at evaluation.
+- `treft`: relative drift of the chat template's prefix (or postfix) keys and values from the reference.
 Adding a defense: a new module with its settings model, functions and `DEFENSE`, listed in `_MODULES` below.
 """
 
@@ -19,7 +21,8 @@ from pydantic import create_model
 from emscope.config import Strict
 from emscope.train.defenses.base import Active, Defense, RowContext
 
-_MODULES = ("kl", "ldifs", "steer", "interleave", "inoculate")  # this order: config, logs and summaries
+# this order: config, logs and summaries
+_MODULES = ("kl", "ldifs", "steer", "interleave", "inoculate", "gate", "treft")
 
 REGISTRY: dict[str, Defense] = {}
 for _name in _MODULES:

@@ -8,14 +8,22 @@ A defense hooks in where it acts, and only there:
 - `forward(prepared, model)`: a context around the policy forward pass (preventive steering); with
   `reference_too` it also wraps the reference pass, so that KL/LDIFS compare like with like and never penalise
   the intervention itself;
+- `capture(prepared, model, reference, tokenizer)`: a context entered around the policy forward (`reference`
+  False) and around the reference forward (True), on emscope's loss path only (so a defense with it sets
+  `needs_reference`), that records activations (forward hooks) into `prepared` for its `term`; it is exited before
+  backward, so gradient checkpointing's recomputation never records (TReFT's keys and values);
 - `term(prepared, out, ref, inputs)`: a loss term, added as `prepared.weight * term` and logged under its name;
-- `head_kl`: the term is KL(policy || reference) computed inside the chunked LM-head pass (see `head_loss`).
+- `head_kl`: the term is KL(policy || reference) computed inside the chunked LM-head pass (see `head_loss`);
+- `save_state(prepared, directory)`: write state the defense trains outside the model's saved weights (alignment
+  gates) into `directory`: every Trainer checkpoint and the final `adapter/` (or `model/`);
+- `load_state(prepared, directory)`: restore that state from checkpoint `directory` when a run resumes.
 `needs_reference` asks for one reference forward pass (the model with its adapter disabled).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +55,13 @@ class Defense:
     extra_rows: Callable[[Any, int, RowContext], list] | None = None
     prepare: Callable[[Any, Any], Any] | None = None
     forward: Callable[[Any, Any], Any] | None = None
+    capture: Callable[[Any, Any, bool, Any], AbstractContextManager] | None = None
     term: Callable[[Any, Any, Any, dict], Any] | None = None
     head_kl: bool = False
     needs_reference: bool = False
     reference_too: bool = False
+    save_state: Callable[[Any, Path], None] | None = None
+    load_state: Callable[[Any, Path], None] | None = None
 
 
 @dataclass
