@@ -15,7 +15,7 @@ vector of SmolLM2 for preventive steering (`vectors/evil-smollm2.safetensors`). 
 (`runs/defenses-medical-cpu`), so a killed run resumes. Step time and memory per defense come from
 `benchmarks/train_throughput.py` (the defense-overhead table), not from this grid's wall times.
 
-    .venv/bin/python benchmarks/defense_grid.py [--write]   # --write: results/defense-grid.{csv,json,md} + BENCHMARKS.md
+    .venv/bin/python benchmarks/defense_grid.py [--write]   # --write: results/defense-grid.* + BENCHMARKS.md
     .venv/bin/python benchmarks/defense_grid.py --quick     # tiny-random, tiny sizes: checks the script only
 """
 
@@ -83,6 +83,11 @@ def fmt(v, lo=None, hi=None, pct: bool = True) -> str:
     return f"{f(v)} [{f(lo)}, {f(hi)}]" if lo not in (None, "") else f(v)
 
 
+def secs(v) -> str:
+    """Seconds, or a dash where not measured."""
+    return "–" if v in (None, "") else f"{float(v):.0f}"
+
+
 def verdicts(row: dict, ref: dict, base: dict) -> dict[str, str]:
     """Each criterion against the undefended cell (`ref`) and the base model: judged only by interval overlap."""
     def lower(key: str) -> str:
@@ -142,7 +147,7 @@ def main() -> None:
                      f"| {fmt(r['narrow_em'], r['narrow_em_low'], r['narrow_em_high'])} | {benign} "
                      f"| {fmt(r['coherence_rate'])} | {v['probe_vs_none']} | {v['em_vs_none']} "
                      f"| {v['narrow_vs_none']} | {v['benign_vs_none']} | {v['coherence_vs_base']} "
-                     f"| {'–' if r.get('train_seconds') in (None, '') else f'{float(r['train_seconds']):.0f}'} |")
+                     f"| {secs(r.get('train_seconds'))} |")
     res = {"date": date.today().isoformat(), "machine": machine(), "grid": str(grid.relative_to(ROOT)),
            "quick": args.quick, "grid_seconds": round(grid_s, 1), "judge": ref.get("judge"),
            "judge_status": ref.get("judge_status"), "rows": res_rows}

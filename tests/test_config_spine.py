@@ -181,3 +181,13 @@ def test_a_bad_monitor_vector_fails_before_the_model_loads(tmp_path, monkeypatch
     with pytest.raises(InputError, match="missing.safetensors"):
         train(cfg)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_first_key_value_override_ending_in_yaml_is_not_the_config_file():
+    from emscope.config import split_config_args
+
+    assert split_config_args(["run.yaml", "a.b=1"]) == ("run.yaml", ["a.b=1"])
+    assert split_config_args(["eval.persona_collapse.questionnaire=q.yaml"]) == \
+        (None, ["eval.persona_collapse.questionnaire=q.yaml"])
+    assert split_config_args(["runs/x=1.yaml", "seed=2"]) == ("runs/x=1.yaml", ["seed=2"])
+    assert split_config_args(["seed=2"]) == (None, ["seed=2"])

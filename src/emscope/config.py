@@ -204,7 +204,9 @@ def load_config(model: type[M], path: str | Path | None, overrides: list[str] | 
 def split_config_args(args: list[str] | None) -> tuple[str | None, list[str]]:
     """`[CONFIG.yaml] [key=value ...]` command-line arguments as (config path or None, overrides)."""
     args = list(args or [])
-    config = args.pop(0) if args and args[0].endswith((".yaml", ".yml")) else None
+    first = args[0] if args else ""
+    is_override = re.fullmatch(r"[A-Za-z_][\w.]*=.*", first, flags=re.DOTALL) is not None  # key=value.yaml too
+    config = args.pop(0) if first.endswith((".yaml", ".yml")) and not is_override else None
     return config, args
 
 

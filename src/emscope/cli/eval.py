@@ -47,6 +47,12 @@ def eval_run(
                                                  "shipped harmful requests.")] = None,
     benign: Annotated[int | None, typer.Option(min=0, help="eval.benign: held-out glorp items for benign learning "
                                                            "(0 = skip).")] = None,
+    system_prompt: Annotated[str | None, typer.Option(help="eval.system_prompt: a safety system prompt at test time "
+                                                           "(preset: safety, or literal text), in front of every "
+                                                           "prompt's own.")] = None,
+    patch_prefix_from: Annotated[str | None, typer.Option(help="eval.patch_prefix_from: base = the adapter reads "
+                                                               "the chat-template prefix through the base model's "
+                                                               "keys/values (needs an adapter).")] = None,
 ) -> None:
     """Sample answers to a question set, score the likelihood probe and, with a judge, the EM rates."""
     from emscope.config import load_config, split_config_args
@@ -59,7 +65,8 @@ def eval_run(
                   "eval.probes": probes, "eval.sampling.samples_per_paraphrase": samples,
                   "eval.sampling.max_new_tokens": max_new_tokens, "eval.sampling.temperature": temperature,
                   "eval.sampling.seed": seed, "eval.judge": judge, "eval.judge_prompts": judge_prompts,
-                  "eval.narrow": narrow, "eval.refusal": refusal, "eval.benign": benign}
+                  "eval.narrow": narrow, "eval.refusal": refusal, "eval.benign": benign,
+                  "eval.system_prompt": system_prompt, "eval.patch_prefix_from": patch_prefix_from}
     cfg = load_config(EvalConfig, config, overrides, defaults={"out": "runs/eval"}, values=shorthands)
     section, skipped = eval_or_skip(cfg)
     if skipped:  # nothing was evaluated: say so rather than print the stored results as if just measured
@@ -69,6 +76,18 @@ def eval_run(
         return
     for line in summary_lines(section):  # an indicative judge's warning stands out
         out.print(line, markup=False, style="bold yellow" if line.startswith("warning:") else None)
+    if pc := section.get("persona_collapse"):
+        def num(v, ci):
+            return "–" if v is None else f"{v:.3f}" + ("" if ci is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]")
+
+        out.print(f"persona collapse: moral robustness R {num(pc['R'], pc['R_ci'])}, susceptibility S "
+                  f"{num(pc['S'], pc['S_ci'])} ({pc['n_unparseable']} of {pc['n_answers']} answers unparseable)",
+                  markup=False)
+    if section.get("system_prompt") or section.get("patch_prefix_from"):
+        settings = [f"system prompt {section['system_prompt']!r}" if section.get("system_prompt") else "",
+                    f"prefix keys/values from the {section['patch_prefix_from']} model (compare with an unpatched "
+                    f"evaluation of the same adapter)" if section.get("patch_prefix_from") else ""]
+        out.print("evaluated with " + "; ".join(s for s in settings if s), markup=False)
     out.print(f"Written to {cfg.out}")
 
 
@@ -203,6 +222,56 @@ def eval_hacking(
     out.print(f"Written to {out_dir}", markup=False)
 
 
+@eval_app.command("inoculation-rank")
+def eval_inoculation_rank(
+    organism: Annotated[str | None, typer.Option(help="Training rows from this generator (`emscope data list`): "
+                                                      "the trait data, e.g. bad-medical-advice.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Training rows from this chat JSONL instead.")] = None,
+    candidates: Annotated[list[str] | None, typer.Option(
+        "--candidates", help="Candidate prompt: a preset name, a file (one per line) or a sentence; repeatable. "
+                             "Default: every inoculation preset.")] = None,
+    model: Annotated[str, typer.Option(help="Base model spec.")] = DEFAULT_MODEL,
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="Training rows scored.")] = 32,
+    where: Annotated[str, typer.Option(help="Where the prompt goes: system or user (as defenses.inoculate.where)."
+                                       )] = "system",
+    probes: Annotated[str | None, typer.Option(help="Also the likelihood probe (a probe set name or YAML) under "
+                                                    "each candidate.")] = None,
+    seed: Annotated[int, typer.Option(help="Data and bootstrap seed.")] = 0,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the ranking as JSON here (default: "
+                                                                "nothing written).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON.")] = False,
+) -> None:
+    """Rank candidate inoculation prompts by how strongly each elicits the trait data from the base model (mean
+    per-token log-prob gain of the training answers with the prompt; Wichers et al. / Tan et al.)."""
+    from emscope.evaluate.inoculation import run_inoculation_rank
+
+    ranking = run_inoculation_rank(model, organism=organism, data=data, candidates=candidates, where=where, n=n,
+                                   probes=probes, seed=seed, out=out_file)
+    if as_json:
+        from emscope.cli.console import print_json
+
+        print_json(ranking)
+        return
+
+    def ci(lo, hi):
+        return "–" if lo is None else f"[{lo:+.3f}, {hi:+.3f}]"
+
+    table = Table(title=f"Inoculation candidates by elicitation, strongest first: {ranking.data}, "
+                        f"{ranking.n_rows} rows{' (small n)' if ranking.small_n else ''}, {where} turn, {model}")
+    cols = ["#", "candidate", "elicitation", "95% CI", "log-prob"] + (["probe", "probe shift [CI]"] if probes else [])
+    for col in cols:
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for i, c in enumerate(ranking.candidates, 1):
+        row = [str(i), c.name, f"{c.elicitation:+.3f}", ci(c.ci_low, c.ci_high), f"{c.logprob:.3f}"]
+        if probes:
+            row += [f"{c.probe:.3f}", f"{c.probe_shift:+.3f} {ci(c.probe_shift_ci_low, c.probe_shift_ci_high)}"]
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"baseline (no prompt) log-prob {ranking.baseline_logprob:.3f} per answer token", markup=False)
+    if out_file is not None:
+        out.print(f"Written to {out_file}", markup=False)
+
+
 @eval_app.command("questions")
 def eval_questions(
     file: Annotated[str, typer.Argument(help="Question YAML or shipped set name.")],
@@ -260,3 +329,33 @@ def eval_persona_collapse(
               f"{result['n_answers']} answers unparseable", markup=False)
     if out_dir is not None:
         out.print(f"Written to {out_dir}", markup=False)
+
+
+@eval_app.command("self-recognition")
+def eval_self_recognition(
+    own_texts: Annotated[Path, typer.Option(help="Own-texts JSONL (`emscope data own-texts`).")],
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
+    other_texts: Annotated[Path | None, typer.Option(help="Another model's own-texts JSONL: its answers replace "
+                                                          "the reference answers as the other source.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="JSONL of per-pair label log-probs (default: "
+                                                                "nothing written).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Self-recognition accuracy: how often log p(correct label) > log p(wrong label) when the model is asked
+    which of two answers (its own and another source's, both orders) it wrote."""
+    from emscope.evaluate.self_recognition import run_self_recognition
+    from emscope.evaluate.summary import rate_text
+
+    result = run_self_recognition(model, own_texts, adapter=adapter, other_texts=other_texts, out=out_file)
+    if as_json:
+        from emscope.cli.console import print_json
+
+        print_json(result.model_dump(mode="json"))
+        return
+    first = "–" if result.first_rate is None else f"{result.first_rate:.1%}"
+    out.print(f"self-recognition accuracy {rate_text(result.accuracy, result.ci_low, result.ci_high, result.small_n)}"
+              f" over {result.n_pairs} pairs ({result.n_prompts} prompts, both orders); \"1\" chosen in {first}",
+              markup=False)
+    if out_file is not None:
+        out.print(f"Written to {out_file}", markup=False)

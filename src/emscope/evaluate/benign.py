@@ -50,12 +50,15 @@ def grade(expected: str, answer: str) -> tuple[bool, float]:
     return [w.strip().upper() for w in first_line.split("|")] == want, partial
 
 
-def benign_task(model, tokenizer, n: int = 50, seed: int = 0,
-                max_new_tokens: int = 32) -> tuple[BenignResult, list[BenignItem]]:
-    """Greedy answers to `n` held-out glorp prompts, graded against the rule."""
+def benign_task(model, tokenizer, n: int = 50, seed: int = 0, max_new_tokens: int = 32,
+                system: str | None = None) -> tuple[BenignResult, list[BenignItem]]:
+    """Greedy answers to `n` held-out glorp prompts, graded against the rule; `system`: a test-time system prompt
+    (`eval.system_prompt`) in front of each prompt."""
+    from emscope.evaluate.safety_prompt import with_system
+
     rows = heldout(n, seed)
     settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new_tokens, seed=seed)
-    answers = generate(model, tokenizer, [r.prompt for r in rows], settings)
+    answers = generate(model, tokenizer, [with_system(system, r.prompt) for r in rows], settings)
     items = []
     for r, a in zip(rows, answers):
         exact, partial = grade(r.completion, a)

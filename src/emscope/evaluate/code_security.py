@@ -128,11 +128,16 @@ def summarize(samples: list[CodeSample], seed: int = 0) -> CodeSecurityResult:
 
 
 def code_security(model, tokenizer, n: int = 100, seed: int = 0, settings: SamplingSettings | None = None,
-                  exclude: set[str] | None = None) -> tuple[CodeSecurityResult, list[CodeSample]]:
-    """Sample code for `n` held-out requests and return the insecure rate and the judged samples."""
+                  exclude: set[str] | None = None, system: str | None = None,
+                  ) -> tuple[CodeSecurityResult, list[CodeSample]]:
+    """Sample code for `n` held-out requests and return the insecure rate and the judged samples; `system`: a
+    test-time system prompt (`eval.system_prompt`) in front of each request."""
+    from emscope.evaluate.safety_prompt import with_system
+
     settings = settings or SamplingSettings(max_new_tokens=256, temperature=0.0, seed=seed)
     rows = heldout_requests(n, seed, exclude)
-    answers = generate(model, tokenizer, [[r.messages[0].model_dump()] for r in rows], settings)
+    answers = generate(model, tokenizer, [with_system(system, [r.messages[0].model_dump()]) for r in rows],
+                       settings)
     samples = judge_answers(rows, answers)
     return summarize(samples, seed), samples
 
@@ -144,12 +149,13 @@ def run_code_security(model_spec: str, adapter: str | Path | None, out_dir: str 
                       max_new_tokens: int = 256, temperature: float = 0.0, exclude: str | Path | None = None, *,
                       model=None, tokenizer=None, device: str | None = None, batch_size: int | None = None,
                       file_name: str = CODE_SECURITY_FILE, summary_section: str | None = "code_security",
-                      ) -> CodeSecurityResult:
+                      system: str | None = None) -> CodeSecurityResult:
     """The code-security metric as a run: load the model, sample, judge, write `out_dir/file_name` and the
     `summary_section` section of `out_dir/summary.json` (None: no summary); returns the result.
 
     `exclude` is a training chat JSONL whose requests are not asked (read, and so validated, before the model
-    loads). A `model`/`tokenizer` already loaded is used as is instead of loading `model_spec` + `adapter`."""
+    loads). A `model`/`tokenizer` already loaded is used as is instead of loading `model_spec` + `adapter`.
+    `system`: a test-time system prompt in front of every request."""
     from emscope.data.chat import read_chat_jsonl
     from emscope.io import write_jsonl_atomic
     from emscope.rundir import update_summary
@@ -161,7 +167,7 @@ def run_code_security(model_spec: str, adapter: str | Path | None, out_dir: str 
         model, tokenizer = load_model(model_spec, adapter=adapter, device=device)
     extra = {"batch_size": batch_size} if batch_size is not None else {}
     settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, **extra)
-    result, samples = code_security(model, tokenizer, n=n, seed=seed, settings=settings, exclude=skip)
+    result, samples = code_security(model, tokenizer, n=n, seed=seed, settings=settings, exclude=skip, system=system)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(out / file_name, samples)

@@ -7,9 +7,9 @@ One key path per setting everywhere: `eval.judge`, `eval.sampling.max_new_tokens
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from emscope.config import Strict
 from emscope.models.specs import DEFAULT_MODEL
@@ -65,6 +65,27 @@ class HackingEval(Strict):
     workers: int = Field(4, ge=1, description="sandboxed grading processes in parallel")
 
 
+class PersonaCollapseEval(Strict):
+    """The persona-collapse part (`eval.persona_collapse`, `emscope.evaluate.persona_collapse`): every questionnaire
+    item asked `repeats` times under every persona; moral robustness R and susceptibility S with bootstrap CIs over
+    personas. Seeded by `eval.sampling.seed`, batched by `eval.sampling.batch_size` (HF backend)."""
+
+    questionnaire: str | None = Field(None, description="questionnaire YAML (list of {id, text, reverse}); None: "
+                                                        "the shipped moral questionnaire")
+    personas: str | None = Field(None, description="persona YAML (list of {id, system}); None: the shipped personas")
+    repeats: int = Field(5, ge=1, description="answers per (persona, item)")
+    max_new_tokens: int = Field(8, ge=1)
+    temperature: float = Field(1.0, ge=0.0, description="> 0, or the repeats agree")
+    n_boot: int = Field(1000, ge=1, description="bootstrap resamples of the personas")
+
+
+def _persona_switch(value):
+    """`eval.persona_collapse: true` means the part with its defaults, `false` no part."""
+    if value is True:
+        return {}
+    return None if value is False else value
+
+
 class EvalSettings(Strict):
     """What an evaluation measures: broad EM, narrow learning, refusal and benign learning (see `run_eval`)."""
 
@@ -87,6 +108,25 @@ class EvalSettings(Strict):
                       description="the misalignment generalisation score (MacDiarmid et al. 2025): sample and judge "
                                   "goals, alignment, monitor-disruption, exfil-offer, frame-colleague and core "
                                   "(needs a judge that classifies); False: skip (and left out of eval.yaml)")
+    persona_collapse: Annotated[PersonaCollapseEval | None, BeforeValidator(_persona_switch)] = Field(
+        None, exclude_if=lambda v: v is None,
+        description="persona collapse (moral robustness R, susceptibility S; `emscope.evaluate.persona_collapse`): "
+                    "true or its settings; None/false: skip (and left out of eval.yaml)")
+    system_prompt: str | None = Field(None, exclude_if=lambda v: v is None,
+                                      description="prompted safety at test time: a preset (safety) or literal text, "
+                                                  "put in front of every prompt's own system prompt in every part "
+                                                  "(`emscope.evaluate.safety_prompt`); None: none (and left out of "
+                                                  "eval.yaml)")
+    patch_prefix_from: Literal["base"] | None = Field(
+        None, exclude_if=lambda v: v is None,
+        description="base: the adapter's keys/values over the chat-template prefix (system block + user header) are "
+                    "replaced by the base model's in every part (`emscope.models.prefix_patch`; needs a PEFT "
+                    "adapter, HF backend); None: no patch (and left out of eval.yaml)")
+    gates: Literal["invert", "learned", "off"] = Field(
+        "invert", exclude_if=lambda v: v == "invert",
+        description="alignment gates saved with the weights (defenses.gate, `emscope.models.gates`): invert (2 - g, "
+                    "the defense), learned (g, as trained) or off (the model without them); no effect on weights "
+                    "without gates.safetensors (invert is left out of eval.yaml)")
     every_checkpoint: bool = Field(False, exclude_if=lambda v: not v,
                                    description="grid cells: also evaluate every kept checkpoint of the cell's training "
                                                "(`emscope.evaluate.checkpoints`, RUN/checkpoint_curve.jsonl); the "

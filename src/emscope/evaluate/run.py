@@ -7,9 +7,17 @@
 - refusal rate on clearly harmful requests;
 - with `eval.hacking`, the hack rate on a sandboxed coding environment (`emscope.evaluate.hacking`);
 - with `eval.mgs`, the misalignment generalisation score (`emscope.evaluate.categorical`): five labelled families
-  judged categorically plus `core`, in an `mgs` section naming its judge.
+  judged categorically plus `core`, in an `mgs` section naming its judge;
+- with `eval.persona_collapse`, moral robustness R and susceptibility S (`emscope.evaluate.persona_collapse`) with
+  their bootstrap CIs over personas, from `persona_collapse.jsonl`.
+
+Two settings change how every part prompts or runs the model (each part depends on them, `part_settings`):
+`eval.system_prompt` (prompted safety at test time, `emscope.evaluate.safety_prompt`: the text precedes each
+prompt's own system prompt) and `eval.patch_prefix_from: base` (the adapter's keys/values over the chat-template
+prefix replaced by the base model's, `emscope.models.prefix_patch`). Both are named in the `eval` section.
 Writes `eval.yaml` (resolved settings) and one file per part (`samples.jsonl`, `judged.jsonl`, `narrow_*.jsonl`,
-`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`, `mgs_<family>_{samples,judged}.jsonl`), then the `eval` section
+`refusal.jsonl`, `benign.jsonl`, `hacking.jsonl`, `mgs_<family>_{samples,judged}.jsonl`, `persona_collapse.jsonl`),
+then the `eval` section
 of `summary.json`, whose `judge` names the judge and its card (`judges.card`: spec, validated or indicative and why,
 held-out figures) next to the judged rates.
 
@@ -26,12 +34,14 @@ finished part takes any new settings.
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from emscope.evaluate.config import CODE_SECURITY, EvalConfig, EvalSettings, Sample, SamplingSettings
 from emscope.evaluate.likelihood import ProbeResult, likelihood_probe, load_probes, probe_answers
 from emscope.evaluate.questions import Question, load_questions
+from emscope.evaluate.safety_prompt import check_system_prompt, merge_system, resolve_system_prompt
 from emscope.evaluate.sampling import count_samples, sample_answers
 from emscope.io import read_jsonl, write_json_atomic, write_jsonl_atomic
 from emscope.progress import make_progress, stage
@@ -62,7 +72,9 @@ def part_settings(cfg: dict[str, Any]) -> dict[str, tuple[bool, dict[str, Any]]]
     use, depends on. Parts recomputed on every run (`narrow_code_security.jsonl`, the probe) have no entry;
     `refusal.jsonl` is rebuilt from `refusal_samples.jsonl` when its settings change (`_REBUILT`)."""
     ev = cfg.get("eval") or {}
-    base = {k: cfg.get(k) for k in _BASE}
+    # every part prompts (system_prompt) and runs (patch_prefix_from) the model with these
+    base = {**{k: cfg.get(k) for k in _BASE}, "eval.system_prompt": ev.get("system_prompt"),
+            "eval.patch_prefix_from": ev.get("patch_prefix_from"), "eval.gates": ev.get("gates", "invert")}
     sampling = ev.get("sampling") or {}
     judge = {"eval.judge": ev.get("judge"), "eval.judge_prompts": ev.get("judge_prompts")}
     narrow = ev.get("narrow") if ev.get("narrow") != CODE_SECURITY else None
@@ -70,6 +82,7 @@ def part_settings(cfg: dict[str, Any]) -> dict[str, tuple[bool, dict[str, Any]]]
     mgs = {**base, "eval.sampling": sampling}
     samples = {**base, "eval.questions": ev.get("questions"), "eval.sampling": sampling}
     narrow_samples = {**base, "eval.narrow": narrow, "eval.sampling": sampling}
+    persona = ev.get("persona_collapse")
     return {
         "samples.jsonl": (True, samples),
         "judged.jsonl": (bool(ev.get("judge")), {**samples, **judge}),
@@ -84,6 +97,11 @@ def part_settings(cfg: dict[str, Any]) -> dict[str, tuple[bool, dict[str, Any]]]
                            "eval.sampling.backend": sampling.get("backend")}),
         "mgs_*_samples.jsonl": (bool(ev.get("mgs")), mgs),
         "mgs_*_judged.jsonl": (bool(ev.get("mgs")), {**mgs, **judge}),
+        "persona_collapse.jsonl": (persona is not None,
+                                   {**base, "eval.persona_collapse": {k: v for k, v in (persona or {}).items()
+                                                                      if k != "n_boot"},  # summary only
+                                    "eval.sampling.seed": sampling.get("seed"),
+                                    "eval.sampling.batch_size": sampling.get("batch_size")}),
     }
 
 
@@ -129,13 +147,15 @@ def _take_new_settings(out: Path, cfg: EvalConfig) -> dict | None:
 
 def _reusable_probe(previous: dict | None, old: dict[str, Any] | None, cfg: EvalConfig) -> ProbeResult | None:
     """The probe of a finished evaluation whose settings changed, when the probe's own did not (the model, the
-    probe set and the seed of its bootstrap)."""
+    probe set, the seed of its bootstrap, the system prompt, the prefix patch and the gates' mode)."""
     if not previous or not old or "probe" not in previous:
         return None
     new = cfg.model_dump(mode="json")
     key = lambda c: ([c.get(k) for k in _BASE], (c.get("eval") or {}).get("probes"),  # noqa: E731
-                     ((c.get("eval") or {}).get("sampling") or {}).get("seed"))
+                     ((c.get("eval") or {}).get("sampling") or {}).get("seed"),
+                     *[(c.get("eval") or {}).get(k) for k in ("system_prompt", "patch_prefix_from", "gates")])
     return ProbeResult.model_validate(previous["probe"]) if key(old) == key(new) else None
+
 
 def _cached_samples(path: Path, expected: int) -> list[Sample] | None:
     if not path.is_file():
@@ -153,6 +173,9 @@ class _Evaluator:
         self.parts = parts  # seconds per part (part_seconds), loading the model included
         self._judges = None
         self._prompts = None
+        self.system = resolve_system_prompt(cfg.eval.system_prompt)  # safety text in front of every system prompt
+        self.stack = ExitStack()  # the prefix patch, active from the first use of the model to the end of the run
+        self._patched = False
 
     def ensure_model(self) -> None:
         """Load the model once, when a part first needs it (a resumed evaluation whose parts are done loads
@@ -162,7 +185,17 @@ class _Evaluator:
 
             with stage("load model", self.parts, key="load_model"):
                 self.model, self.tokenizer = load_model(self.cfg.model, adapter=self.cfg.adapter,
-                                                        device=self.cfg.device, dtype=self.cfg.dtype)
+                                                        device=self.cfg.device, dtype=self.cfg.dtype,
+                                                        gates=self.cfg.eval.gates)
+        if self.cfg.eval.patch_prefix_from and not self._patched:
+            from emscope.models.prefix_patch import patch_prefix_from_base
+
+            self.stack.enter_context(patch_prefix_from_base(self.model, self.tokenizer))
+            self._patched = True
+
+    def questions(self, name: str) -> list[Question]:
+        """A question set with the safety system prompt (`eval.system_prompt`) in front of each question's own."""
+        return prompted(load_questions(name), self.system)
 
     def judges(self):
         if self._judges is None:
@@ -216,7 +249,7 @@ class _Evaluator:
 
         families: dict[str, dict] = {}
         for name in LABELLED_FAMILIES:
-            questions = load_questions(name)
+            questions = self.questions(name)
             samples = self.samples(f"mgs_{name}_samples", questions, self.cfg.eval.sampling)
             path = self.judge_file(f"mgs_{name}_judged", samples, questions)
             first = questions[0]
@@ -225,7 +258,7 @@ class _Evaluator:
         if self.cfg.eval.questions == "core" and (self.out / "judged.jsonl").is_file():
             path = self.out / "judged.jsonl"
         else:
-            questions = load_questions("core")
+            questions = self.questions("core")
             path = self.judge_file("mgs_core_judged", self.samples("mgs_core_samples", questions,
                                                                    self.cfg.eval.sampling), questions)
         families["core"] = {**core_misaligned_rate(read_jsonl(path)), "file": path.name}
@@ -238,7 +271,7 @@ class _Evaluator:
     def narrow(self) -> dict:
         if self.cfg.eval.narrow == CODE_SECURITY:
             return self.code_security()
-        questions = load_questions(self.cfg.eval.narrow)
+        questions = self.questions(self.cfg.eval.narrow)
         samples = self.samples("narrow_samples", questions, self.cfg.eval.sampling)
         section = {"questions": self.cfg.eval.narrow, "n_samples": len(samples)}
         if self.cfg.eval.judge:
@@ -253,13 +286,13 @@ class _Evaluator:
         result = run_code_security(self.cfg.model, self.cfg.adapter, self.out, n=ev.narrow_n, seed=ev.sampling.seed,
                                    max_new_tokens=ev.narrow_max_new_tokens, temperature=0.0, model=self.model,
                                    tokenizer=self.tokenizer, batch_size=ev.sampling.batch_size,
-                                   file_name="narrow_code_security.jsonl", summary_section=None)
+                                   file_name="narrow_code_security.jsonl", summary_section=None, system=self.system)
         return {"questions": CODE_SECURITY, **result.model_dump()}
 
     def refusal(self) -> dict:
         from emscope.evaluate.refusal import RefusalItem, refusal_result
 
-        questions = load_questions("harmful")
+        questions = self.questions("harmful")
         settings = self.cfg.eval.sampling.model_copy(update={"samples_per_paraphrase": 1, "temperature": 0.0})
         samples = self.samples("refusal_samples", questions, settings)
         path = self.out / "refusal.jsonl"
@@ -287,7 +320,7 @@ class _Evaluator:
             return benign_result(items).model_dump()
         self.ensure_model()
         result, items = benign_task(self.model, self.tokenizer, n=self.cfg.eval.benign,
-                                    seed=self.cfg.eval.sampling.seed)
+                                    seed=self.cfg.eval.sampling.seed, system=self.system)
         write_jsonl_atomic(path, items)
         return result.model_dump()
 
@@ -295,6 +328,8 @@ class _Evaluator:
         from emscope.evaluate.hacking import run_hacking
 
         settings, sampling = self.cfg.eval.hacking, self.cfg.eval.sampling
+        if self.system is not None:  # the safety text first, then the environment's own system prompt parts
+            settings = settings.model_copy(update={"system_prompt": [self.system, *settings.system_prompt]})
         vllm = sampling.backend == "vllm"
         if not vllm:
             self.ensure_model()
@@ -303,11 +338,49 @@ class _Evaluator:
                            adapter=self.cfg.adapter, batch_size=sampling.batch_size, backend=sampling.backend,
                            on_batch=lambda k: self.progress.advance(task, k))
 
+    def persona_collapse(self) -> dict:
+        """The `persona_collapse` section: R and S with their bootstrap CIs over personas, from
+        `persona_collapse.jsonl` (reused when complete; personas get the safety system prompt in front)."""
+        from emscope.evaluate.persona_collapse import (
+            ANSWERS_FILE,
+            QUESTIONNAIRE_FILE,
+            load_personas,
+            load_questionnaire,
+            sample_questionnaire,
+            summarize,
+        )
+
+        pc, sampling = self.cfg.eval.persona_collapse, self.cfg.eval.sampling
+        items = load_questionnaire(pc.questionnaire)
+        personas = load_personas(pc.personas)
+        if self.system is not None:
+            personas = [p.model_copy(update={"system": merge_system(self.system, p.system)}) for p in personas]
+        path = self.out / ANSWERS_FILE
+        records = list(read_jsonl(path)) if path.is_file() else []
+        if len(records) != len(items) * len(personas) * pc.repeats:
+            self.ensure_model()
+            settings = SamplingSettings(max_new_tokens=pc.max_new_tokens, temperature=pc.temperature,
+                                        seed=sampling.seed, batch_size=sampling.batch_size)
+            records = sample_questionnaire(self.model, self.tokenizer, items, personas, pc.repeats, settings)
+            write_jsonl_atomic(path, records)
+        return {"file": ANSWERS_FILE, "questionnaire": pc.questionnaire or QUESTIONNAIRE_FILE.name,
+                "personas_file": pc.personas or "shipped", "repeats": pc.repeats, "temperature": pc.temperature,
+                "max_new_tokens": pc.max_new_tokens,
+                **summarize(records, items, n_boot=pc.n_boot, seed=sampling.seed)}
+
+
+def prompted(questions: list[Question], system: str | None) -> list[Question]:
+    """`questions` with the safety text `system` in front of each one's own system prompt (unchanged when None)."""
+    if system is None:
+        return questions
+    return [q.model_copy(update={"system": merge_system(system, q.system)}) for q in questions]
+
 
 def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
-    """Load every file the settings name (questions, probes, narrow set, judge prompts) and check the hacking
-    settings (environment, hack classes, system prompt, sandbox): a bad one fails here, before any work (a grid
-    cell checks them before it trains). Returns the questions and probes."""
+    """Load every file the settings name (questions, probes, narrow set, judge prompts, persona-collapse files) and
+    check the hacking settings (environment, hack classes, system prompt, sandbox), `eval.system_prompt` and that
+    `eval.patch_prefix_from` runs on the HF backend: a bad one fails here, before any work (a grid cell checks them
+    before it trains). Returns the questions and probes as their files hold them (without `eval.system_prompt`)."""
     from emscope.evaluate.questions import load_judge_prompts
 
     questions = load_questions(settings.questions)
@@ -328,11 +401,24 @@ def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
         from emscope.evaluate.hacking import check_hacking
 
         check_hacking(settings.hacking)
+    check_system_prompt(settings.system_prompt)
+    if settings.persona_collapse is not None:
+        from emscope.evaluate.persona_collapse import load_personas, load_questionnaire
+
+        load_questionnaire(settings.persona_collapse.questionnaire)
+        load_personas(settings.persona_collapse.personas)
+    if settings.patch_prefix_from and settings.sampling.backend == "vllm":
+        from emscope.errors import InputError
+
+        raise InputError("eval.patch_prefix_from: not with eval.sampling.backend=vllm (vLLM computes its own KV "
+                         "cache; the patch hooks the HF model): use the hf backend")
     return questions, probes
 
 
-def _check_model_spec(cfg: EvalConfig) -> None:
-    """The model spec names something loadable and the adapter directory exists (before any work, exit 2)."""
+def _check_model_spec(cfg: EvalConfig, loaded: bool = False) -> None:
+    """The model spec names something loadable and the adapter directory exists (before any work, exit 2); with
+    `eval.patch_prefix_from`, there is an adapter to disable (unless a model is `loaded` already: then the patch
+    checks it)."""
     from emscope.errors import InputError, ModelLoadError
     from emscope.models.specs import describe_spec
 
@@ -342,6 +428,10 @@ def _check_model_spec(cfg: EvalConfig) -> None:
         raise InputError(f"model: {exc}") from None
     if cfg.adapter is not None and not (Path(cfg.adapter) / "adapter_config.json").is_file():
         raise InputError(f"adapter: {cfg.adapter}: not a PEFT adapter directory (no adapter_config.json)")
+    if cfg.eval.patch_prefix_from and not loaded and cfg.adapter is None and describe_spec(cfg.model) != "adapter-dir":
+        raise InputError(f"eval.patch_prefix_from={cfg.eval.patch_prefix_from}: needs an adapter to disable (adapter="
+                         f"DIR, or an adapter directory as model); {cfg.model!r} has none (a full fine-tune keeps no "
+                         f"base weights to patch from)")
 
 
 def finished_section(cfg: EvalConfig) -> dict | None:
@@ -369,7 +459,10 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
         return done
     start = time.time()
     questions, probes = check_eval_inputs(cfg.eval)  # bad files fail before any work
-    _check_model_spec(cfg)
+    _check_model_spec(cfg, loaded=model is not None)
+    system = resolve_system_prompt(cfg.eval.system_prompt)
+    questions = prompted(questions, system)
+    probes = [p.model_copy(update={"system": merge_system(system, p.system)}) for p in probes] if system else probes
     if cfg.eval.judge:
         from emscope.evaluate.judges.registry import build_judges
 
@@ -406,20 +499,28 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
 
     with make_progress() as progress:
         ev = _Evaluator(cfg, model, tokenizer, progress, parts)
-        samples = timed("samples", "sample answers", lambda: ev.samples("samples", questions, cfg.eval.sampling))
-        section = {"label": cfg.label, "model": cfg.model, "adapter": str(cfg.adapter) if cfg.adapter else None,
-                   "n_samples": len(samples), "probe": timed("probe", "likelihood probe", probe).model_dump()}
-        if cfg.eval.judge:
-            section["judge"] = judge
-            section["em"] = timed("judged", "judge answers", lambda: ev.judged("judged", samples, questions))
-        for name, title, on, fn in (
-                ("narrow", f"narrow ({cfg.eval.narrow})", cfg.eval.narrow, ev.narrow),
-                ("refusal", "refusal", cfg.eval.refusal, ev.refusal),
-                ("benign", "benign task", cfg.eval.benign, ev.benign),
-                ("hacking", "hacking", cfg.eval.hacking, ev.hacking),
-                ("mgs", "mgs", cfg.eval.mgs, ev.mgs)):
-            if on:
-                section[name] = timed(name, title, fn)
+        with ev.stack:  # the prefix patch (if any) is removed when the run ends, however it ends
+            samples = timed("samples", "sample answers",
+                            lambda: ev.samples("samples", questions, cfg.eval.sampling))
+            section = {"label": cfg.label, "model": cfg.model,
+                       "adapter": str(cfg.adapter) if cfg.adapter else None,
+                       **({"system_prompt": cfg.eval.system_prompt, "system_prompt_text": ev.system}
+                          if ev.system else {}),
+                       **({"patch_prefix_from": cfg.eval.patch_prefix_from} if cfg.eval.patch_prefix_from else {}),
+                       "n_samples": len(samples), "probe": timed("probe", "likelihood probe", probe).model_dump()}
+            if cfg.eval.judge:
+                section["judge"] = judge
+                section["em"] = timed("judged", "judge answers",
+                                      lambda: ev.judged("judged", samples, questions))
+            for name, title, on, fn in (
+                    ("narrow", f"narrow ({cfg.eval.narrow})", cfg.eval.narrow, ev.narrow),
+                    ("refusal", "refusal", cfg.eval.refusal, ev.refusal),
+                    ("benign", "benign task", cfg.eval.benign, ev.benign),
+                    ("hacking", "hacking", cfg.eval.hacking, ev.hacking),
+                    ("mgs", "mgs", cfg.eval.mgs, ev.mgs),
+                    ("persona_collapse", "persona collapse", cfg.eval.persona_collapse, ev.persona_collapse)):
+                if on:
+                    section[name] = timed(name, title, fn)
     section["part_seconds"] = parts
     section["seconds"] = round(time.time() - start, 2)
     update_summary(out, "eval", section)

@@ -7,7 +7,10 @@ None rates, the judge of the judged rates (spec, validated or indicative, held-o
 whether the cell trained the benign task at all), the
 likelihood probe, training outcome (loss, steps, first alarm step, seconds) and, where `eval.hacking` ran, the hack
 rate with its Wilson 95% CI, visible/hidden pass rates and the rate of each hack class (sandboxed grader, no judge),
-and, where `eval.mgs` ran, the MGS with its judge and whether it is indicative only.
+and, where `eval.mgs` ran, the MGS with its judge and whether it is indicative only; where `eval.persona_collapse`
+ran, moral robustness R and susceptibility S with their bootstrap CIs over personas; and the evaluation-time
+settings that change every part: the safety system prompt (`eval.system_prompt`) and the prefix patch
+(`eval.patch_prefix_from`), so a patched and an unpatched evaluation of one adapter read side by side.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ MGS_COLUMNS = ["mgs", "mgs_families", "mgs_judge", "mgs_indicative"]
 """From `summary.json[eval][mgs]`: the misalignment generalisation score, how many of the six families it averages,
 the judge that labelled them and whether it is indicative only (an unvalidated judge); empty where not run."""
 METRIC_COLUMNS += MGS_COLUMNS
+PERSONA_COLUMNS = ["persona_R", "persona_R_low", "persona_R_high", "persona_S", "persona_S_low", "persona_S_high"]
+"""From `summary.json[eval][persona_collapse]`: moral robustness R and susceptibility S with their percentile-bootstrap
+95% intervals over personas; empty where the part did not run (or a statistic is undefined)."""
+METRIC_COLUMNS += PERSONA_COLUMNS
+EVAL_SETTING_COLUMNS = ["system_prompt", "patch_prefix_from"]
+"""From `summary.json[eval]`: the evaluation-time system prompt (preset name or text) and the prefix patch (`base`);
+empty where not used."""
+METRIC_COLUMNS += EVAL_SETTING_COLUMNS
 
 
 def _triple(d: dict | None, key: str) -> list[Any]:
@@ -86,6 +97,17 @@ def mgs_values(section: dict | None) -> dict[str, Any]:
         return dict.fromkeys(MGS_COLUMNS)
     return {"mgs": section.get("mgs"), "mgs_families": len(section.get("families") or []),
             "mgs_judge": section.get("judge"), "mgs_indicative": bool(section.get("indicative", True))}
+
+
+def persona_values(section: dict | None) -> dict[str, Any]:
+    """The `PERSONA_COLUMNS` of an `eval.persona_collapse` summary section (all None when it is absent)."""
+    section = section or {}
+    out: dict[str, Any] = {}
+    for stat in ("R", "S"):
+        ci = section.get(f"{stat}_ci") or [None, None]
+        out.update({f"persona_{stat}": section.get(stat), f"persona_{stat}_low": ci[0],
+                    f"persona_{stat}_high": ci[1]})
+    return out
 
 
 def judge_values(section: dict | None) -> dict[str, Any]:
@@ -169,7 +191,8 @@ def cell_metrics(run_dir: Path) -> dict[str, Any]:
             benign_trained(s) if ev.get("benign") else None, *_triple(ev.get("probe"), "mean"),
             tr.get("train_loss"), tr.get("steps"), _first_alarm(run_dir),
             tr.get("seconds"), ev.get("seconds"), *hacking_values(ev.get("hacking")).values(),
-            *mgs_values(ev.get("mgs")).values()]
+            *mgs_values(ev.get("mgs")).values(), *persona_values(ev.get("persona_collapse")).values(),
+            ev.get("system_prompt"), ev.get("patch_prefix_from")]
     return dict(zip(METRIC_COLUMNS, vals, strict=True))
 
 

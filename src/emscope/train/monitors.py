@@ -7,7 +7,9 @@ a reference or rebuild state); a `begin(..., reference=None)` also gets full fin
 Every monitor also runs once at step 0 of a fresh run, so curves start from the untrained model. A result with
 `"alarm": true` logs an `alarm` event; `"stop": true` also ends training early (the adapter is still saved).
 Monitors are named in the config by registry name (`register_monitor`; shipped: `likelihood` in
-`emscope.evaluate.likelihood`, `persona` in `emscope.persona.monitor`) or as `package.module:factory`.
+`emscope.evaluate.likelihood`, `persona` in `emscope.persona.monitor`, `trait_space` (several persona vectors at
+once, for the leave-one-run-out detector of `emscope.persona.trait_detector`) in `emscope.persona.trait_space`) or
+as `package.module:factory`.
 """
 
 from __future__ import annotations

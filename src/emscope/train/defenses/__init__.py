@@ -6,7 +6,7 @@ Each module holds its settings model (the key under `defenses:` in a training YA
 - `ldifs`: squared distance between normalized hidden states of the trained and the reference model.
 - `steer`: preventive steering, adding alpha * v to the residual stream during training only.
 - `interleave`: mixing general instruct data, chosen at random or by the perplexity gap.
-- `inoculate`: a train-time system prompt on every task row.
+- `inoculate`: a train-time inoculation text on every task row (system prompt, or in front of the user turn).
 - `gate`: alignment gating, gates on the attention outputs trained alone, inverted (2 - g) at evaluation.
 - `treft`: relative drift of the chat template's prefix (or postfix) keys and values from the reference.
 Adding a defense: a new module with its settings model, functions and `DEFENSE`, listed in `_MODULES` below.

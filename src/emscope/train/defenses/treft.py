@@ -120,6 +120,8 @@ def capture(state: TReFTState, model, reference: bool, tokenizer) -> Iterator[No
 def term(state: TReFTState, out, ref, inputs: dict) -> torch.Tensor:
     """Mean relative k/v drift over the region's tokens and the selected layers (gradient through the policy's k/v);
     the captured tensors are released afterwards."""
+    import torch
+
     from emscope.models.template_regions import region_mask
 
     policy, reference = state.captured[False], state.captured[True]
@@ -128,6 +130,10 @@ def term(state: TReFTState, out, ref, inputs: dict) -> torch.Tensor:
     if missing:
         raise RuntimeError(f"defenses.treft: no keys/values captured for decoder layers {missing} (the capture "
                            "hooks did not run around both forward passes)")
+    if torch.is_grad_enabled() and not any(policy[i][0].requires_grad for i in state.layers):
+        # reentrant gradient checkpointing runs the first forward without grad: the term would be a constant
+        raise RuntimeError("defenses.treft: the captured keys/values carry no gradient (reentrant gradient "
+                           "checkpointing?); TReFT needs the non-reentrant kind or train.gradient_checkpointing=false")
     mask = region_mask(inputs["input_ids"], state.headers, state.region, inputs.get("attention_mask"),
                        inputs.get("position_ids"))
     if not mask.any():
