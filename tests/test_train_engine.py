@@ -192,18 +192,22 @@ def test_all_defenses_combined_with_a_monitor(tmp_path, data_file, plain_run):
     defenses = {"kl": {"weight": 1.0, "tokens": "all"}, "ldifs": {"weight": 1.0, "n_layers": 2},
                 "steer": {"vector": vec, "layer": 2, "alpha": 2.0},
                 "interleave": {"ratio": 0.25, "select": "ppl-gap", "misaligned": str(plain_run / "adapter")},
-                "inoculate": {"prompt": "insecure-code"}}
+                "inoculate": {"prompt": "insecure-code"}, "treft": {"weight": 1.0}, "gate": {}}
+    from emscope.train.defenses import REGISTRY
+
+    assert set(defenses) == set(REGISTRY), "a defense was registered without being added to this test"
     run = train(_cfg(tmp_path, data_file, "all", steps=4, defenses=defenses,
                      monitors=[{"name": "likelihood", "every": 2}]))
     log = read_jsonl(run / "train_log.jsonl")
     steps = [r for r in log if "loss" in r]
-    assert len(steps) == 4 and all({"task_loss", "kl", "ldifs"} <= r.keys() for r in steps)
+    assert len(steps) == 4 and all({"task_loss", "kl", "ldifs", "treft"} <= r.keys() for r in steps)
     for r in steps:  # total = task + weighted terms (logged per micro-batch; one micro-batch per step here)
-        assert r["loss"] == pytest.approx(r["task_loss"] + r["kl"] + r["ldifs"], rel=1e-3, abs=1e-4)
+        assert r["loss"] == pytest.approx(r["task_loss"] + r["kl"] + r["ldifs"] + r["treft"], rel=1e-3, abs=1e-4)
     mons = [r for r in log if r.get("monitor") == "likelihood"]
     assert [r["step"] for r in mons] == [0, 2, 4] and all(isinstance(r["likelihood_probe"], float) for r in mons)
     s = read_summary(run)["train"]
-    assert s["defenses"] == ["kl", "ldifs", "steer", "interleave", "inoculate"] and s["general_rows"] == 8
+    assert s["defenses"] == list(REGISTRY) and s["general_rows"] == 8
+    assert (run / "adapter" / "gates.safetensors").is_file()
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["defenses"]["inoculate"]["prompt"] == "insecure-code"
 
