@@ -54,7 +54,7 @@ def quick_grid(out: Path) -> Path:
     save_vector(vec, PersonaVector(vectors=torch.randn(3, 64), meta=VectorMeta(model="tiny-random", trait="evil")))
     for v in spec["variants"]:
         if "defenses.steer" in v:
-            v["defenses.steer"].update(vector=str(vec), layer=1)
+            v["defenses.steer"].update(vector=str(vec))
     path = out / "quick-grid.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -67,6 +67,10 @@ def setup(quick: bool) -> str:
     if quick:
         return judge_record("classifier").status
     subprocess.run([*EMSCOPE, "models", "prepare"], check=True, env=QUIET_ENV, stdout=subprocess.DEVNULL)
+    shared = ROOT / "runs" / "trait-space-evidence" / "vectors" / "evil.safetensors"
+    if not VECTOR.is_file() and shared.is_file():  # the same extraction (the CLI's defaults), done by
+        VECTOR.parent.mkdir(exist_ok=True)         # benchmarks/trait_space_evidence.py
+        shutil.copyfile(shared, VECTOR)
     if not VECTOR.is_file():
         log("extracting the evil persona vector of SmolLM2 (steering defense)")
         VECTOR.parent.mkdir(exist_ok=True)
