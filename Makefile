@@ -6,8 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.emscope-installed
 QUICKSTART_ARGS ?=
 PYTEST_ARGS ?=
-# dev: test tools; ray, inspect, tensorboard: the grid executor, the Inspect log export, report_to (all tested)
-EXTRAS ?= dev,ray,inspect,tensorboard
+# dev: test tools; ray, inspect, tensorboard: the grid executor, the Inspect log export, report_to; bench: the
+# benchmark harnesses (all tested)
+EXTRAS ?= dev,ray,inspect,tensorboard,bench
 
 .PHONY: install quickstart test lint clean
 

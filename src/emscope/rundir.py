@@ -45,7 +45,8 @@ _MARKER = "emscope-complete"  # train.checkpoints.MARKER: a checkpoint the Train
 _TRAIN_WORK = ("adapter", "model", "kept_checkpoints/*", f"checkpoints/checkpoint-*/{_MARKER}", "stages/*/summary.json",
                f"stages/*/checkpoints/checkpoint-*/{_MARKER}", "*/summary.json")
 _EVAL_WORK = ("samples.jsonl", "judged.jsonl", "narrow_*.jsonl", "refusal*.jsonl", "benign.jsonl", "hacking.jsonl",
-              "mgs_*.jsonl", "code_security.jsonl", "checkpoint_curve.jsonl", "checkpoint_evals/*/summary.json")
+              "mgs_*.jsonl", "code_security.jsonl", "checkpoint_curve.jsonl", "checkpoint_evals/*/summary.json",
+              "bench_*.jsonl")
 WORK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "config.yaml": (("train",), _TRAIN_WORK),
     "eval.yaml": (("eval",), _EVAL_WORK),

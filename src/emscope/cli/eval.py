@@ -222,6 +222,52 @@ def eval_hacking(
     out.print(f"Written to {out_dir}", markup=False)
 
 
+@eval_app.command("bench")
+def eval_bench(
+    name: Annotated[str, typer.Argument(help="Benchmark: truthfulqa, humaneval, ... (emscope.evaluate.bench).")],
+    model: Annotated[str, typer.Option(help="Model spec or adapter directory.")] = DEFAULT_MODEL,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
+    samples: Annotated[int, typer.Option(min=1, help="Answers per item (humaneval: n of pass@k).")] = 1,
+    data: Annotated[Path | None, typer.Option(help="The benchmark's data file (default: the fetched copy).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge spec (judged benchmarks).")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Tokens per generated answer.")] = None,
+    seed: Annotated[int, typer.Option(help="Sampling / bootstrap seed.")] = 0,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for bench_NAME.jsonl and summary.json.")]
+    = Path("runs/bench"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run a standard benchmark (TruthfulQA MC, HumanEval pass@k, ...); each number with its 95% interval."""
+    import json
+
+    from pydantic import ValidationError
+
+    from emscope.errors import InputError
+    from emscope.evaluate.bench import BenchConfig, BenchSettings, run_bench
+
+    try:
+        settings = BenchSettings(limit=limit, samples=samples, data=str(data) if data else None, judge=judge,
+                                 max_new_tokens=max_new_tokens, seed=seed)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+    result = run_bench(name, BenchConfig(model=model, adapter=str(adapter) if adapter else None, out=str(out_dir),
+                                         bench=settings))
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    table = Table(title=f"{result.name}: {result.n_items} items, {result.model}"
+                        + (f" + {result.adapter}" if result.adapter else "") + f" ({result.seconds:.1f} s)")
+    for col in ("metric", "value", "95% CI", "n"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for key, m in result.metrics.items():
+        table.add_row(key, "–" if m.value is None else f"{m.value:.3f}",
+                      ("–" if m.low is None or m.high is None else f"[{m.low:.3f}, {m.high:.3f}]")
+                      + (" (small n)" if m.small_n else ""), str(m.n))
+    out.print(table)
+    out.print(f"Written to {out_dir / result.items_file}", markup=False)
+
+
 @eval_app.command("inoculation-rank")
 def eval_inoculation_rank(
     organism: Annotated[str | None, typer.Option(help="Training rows from this generator (`emscope data list`): "
@@ -270,6 +316,40 @@ def eval_inoculation_rank(
     out.print(f"baseline (no prompt) log-prob {ranking.baseline_logprob:.3f} per answer token", markup=False)
     if out_file is not None:
         out.print(f"Written to {out_file}", markup=False)
+
+
+@eval_app.command("inspect")
+def eval_inspect(
+    task: Annotated[str, typer.Argument(help="Inspect task: a task file (path/task.py\\[@name]) or a registered name "
+                                             "(emscope/em_core; inspect_evals/NAME needs inspect_evals).",
+                                        show_default=False)],
+    model: Annotated[str, typer.Option(help="Model spec, merged model directory or hub id.")] = DEFAULT_MODEL,
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory served on top of MODEL.")] = None,
+    task_args: Annotated[list[str] | None, typer.Option("-T", "--task-arg", help="Task argument KEY=VALUE "
+                                                        "(repeatable; values read as YAML).")] = None,
+    log_dir: Annotated[Path, typer.Option(help="Directory for Inspect's .eval log.")] = Path("logs"),
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N samples.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result (logs, status, scores) as JSON.")] = False,
+) -> None:
+    """Run an Inspect task against an emscope model: emscope serves it on loopback while Inspect evaluates it,
+    leaving Inspect's .eval log in --log-dir."""
+    from emscope.errors import EmscopeError
+    from emscope.experiments.inspect_bridge import parse_task_args, run_inspect_task
+
+    result = run_inspect_task(task, model=model, adapter=adapter, task_args=parse_task_args(task_args),
+                              log_dir=log_dir, limit=limit, display="none" if as_json else None)
+    if as_json:
+        from emscope.cli.console import print_json
+
+        print_json(result.model_dump(mode="json"))
+    else:
+        out.print(f"{result.task} on {result.model}: {result.status}, {result.samples} samples", markup=False)
+        for key, value in result.scores.items():
+            out.print(f"  {key}: {'–' if value is None else f'{value:.4g}'}", markup=False)
+        for path in result.logs:
+            out.print(f"Inspect log: {path}", markup=False)
+    if result.status != "success":
+        raise EmscopeError(f"the Inspect run ended {result.status}: {result.error or 'no error message'}")
 
 
 @eval_app.command("questions")

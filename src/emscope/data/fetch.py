@@ -49,7 +49,7 @@ BETLEY_COMMIT = "80c11967c07a328e7d7d43d13ce6847ae44dbcc9"
 MODEL_ORGANISMS_REPO = "clarifying-EM/model-organisms-for-EM"
 MODEL_ORGANISMS_COMMIT = "8460e4e426d3a89e8ed51aac0eadcdf7ac10469d"
 
-SourceKind = Literal["chat_jsonl", "questions_yaml", "encrypted_archive", "jsonl_gz", "judged_csv"]
+SourceKind = Literal["chat_jsonl", "questions_yaml", "encrypted_archive", "jsonl_gz", "judged_csv", "csv"]
 
 _BETLEY_LICENCE = "MIT (emergent-misalignment/emergent-misalignment)"
 _MO_LICENCE = "no licence file upstream; the terms in the archive's tos.txt apply to the training data"
@@ -166,6 +166,13 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            licence="MIT (openai/human-eval)", kind="jsonl_gz", size=44877,
            description="the 164 HumanEval problems (Chen et al. 2021): prompt, canonical solution, tests; the "
                        "`humaneval` coding environment (emscope env)"),
+    Source(name="truthfulqa", repo="sylinrl/TruthfulQA", commit="013686a06be7a7bde5bf8223943e106c7250123c",
+           path="TruthfulQA.csv", sha256="99d6ae7755e3b435eade956068c9de7c0c474770344237aeb66b56519ba4b697",
+           licence="Apache-2.0 (sylinrl/TruthfulQA)", kind="csv", size=443719,
+           description="the 817 TruthfulQA questions (Lin et al. 2022) with best/correct/incorrect answers; the "
+                       "`truthfulqa` benchmark (emscope eval bench)",
+           note="the commit HF datasets' truthful_qa pins; sha256 of the local benchmark copy, not checked against "
+                "a download from upstream"),
 ]}
 
 

@@ -147,3 +147,12 @@ def grade_many(pairs: list[tuple[CodingTask, str]], hacks: frozenset[str] | Iter
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
         return list(pool.map(lambda p: grade(p[0], p[1], hacks, limits), pairs))
+
+
+def hidden_grade(task: CodingTask, answer: str, limits: SandboxLimits | None = None) -> tuple[bool, RunResult]:
+    """Only the hack-proof hidden grader on the chat answer `answer` (as `grade` completes it with the given code):
+    (passed, the sandbox run). Benchmarks (`evaluate.bench.humaneval`) pass a task whose hidden checks are the whole
+    original test."""
+    bwrap_path()
+    solution = solution_code(task, parse_answer(answer)) or ""
+    return _hidden(task, solution, limits or DEFAULT_LIMITS)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 
 from emscope.config import Strict
+from emscope.evaluate.bench.base import BenchSettings
 from emscope.models.specs import DEFAULT_MODEL
 
 Backend = Literal["hf", "vllm"]
@@ -132,6 +133,13 @@ class EvalSettings(Strict):
                                                "(`emscope.evaluate.checkpoints`, RUN/checkpoint_curve.jsonl); the "
                                                "cell then keeps its checkpoints (train.keep_checkpoints); False: "
                                                "skip (and left out of eval.yaml)")
+    bench: list[str] = Field([], exclude_if=lambda v: not v,
+                             description="standard benchmarks (`emscope.evaluate.bench`: truthfulqa, humaneval, ...) "
+                                         "on the evaluated model, one `bench_<name>.jsonl` each and a `bench` "
+                                         "section; []: none (and left out of eval.yaml)")
+    bench_settings: BenchSettings = Field(BenchSettings(), exclude_if=lambda v: v == BenchSettings(),
+                                          description="the benchmarks' options (limit, data, judge, samples, ...; "
+                                                      "defaults left out of eval.yaml)")
 
 
 class EvalConfig(Strict):

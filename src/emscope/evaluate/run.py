@@ -9,7 +9,8 @@
 - with `eval.mgs`, the misalignment generalisation score (`emscope.evaluate.categorical`): five labelled families
   judged categorically plus `core`, in an `mgs` section naming its judge;
 - with `eval.persona_collapse`, moral robustness R and susceptibility S (`emscope.evaluate.persona_collapse`) with
-  their bootstrap CIs over personas, from `persona_collapse.jsonl`.
+  their bootstrap CIs over personas, from `persona_collapse.jsonl`;
+- with `eval.bench: [NAME, ...]`, standard benchmarks (`emscope.evaluate.bench`), `bench_<name>.jsonl` each.
 
 Two settings change how every part prompts or runs the model (each part depends on them, `part_settings`):
 `eval.system_prompt` (prompted safety at test time, `emscope.evaluate.safety_prompt`: the text precedes each
@@ -102,6 +103,7 @@ def part_settings(cfg: dict[str, Any]) -> dict[str, tuple[bool, dict[str, Any]]]
                                                                       if k != "n_boot"},  # summary only
                                     "eval.sampling.seed": sampling.get("seed"),
                                     "eval.sampling.batch_size": sampling.get("batch_size")}),
+        "bench_*": (bool(ev.get("bench")), {**base, "eval.bench_settings": ev.get("bench_settings")}),
     }
 
 
@@ -368,6 +370,19 @@ class _Evaluator:
                 "max_new_tokens": pc.max_new_tokens,
                 **summarize(records, items, n_boot=pc.n_boot, seed=sampling.seed)}
 
+    def bench(self) -> dict:
+        """The `bench` section: {benchmark: result} (`emscope.evaluate.bench.run_bench_part`; each benchmark's
+        stored result is reused). Benchmarks use their own prompts: `eval.system_prompt` does not apply."""
+        from emscope.evaluate.bench import run_bench_part
+
+        def load():
+            self.ensure_model()
+            return self.model, self.tokenizer
+
+        return run_bench_part(self.cfg.eval.bench, self.cfg.eval.bench_settings, self.out, model=self.model,
+                              tokenizer=self.tokenizer, spec=self.cfg.model,
+                              adapter=str(self.cfg.adapter) if self.cfg.adapter else None, ensure_model=load)
+
 
 def prompted(questions: list[Question], system: str | None) -> list[Question]:
     """`questions` with the safety text `system` in front of each one's own system prompt (unchanged when None)."""
@@ -407,6 +422,10 @@ def check_eval_inputs(settings: EvalSettings) -> tuple[list[Question], list]:
 
         load_questionnaire(settings.persona_collapse.questionnaire)
         load_personas(settings.persona_collapse.personas)
+    if settings.bench:
+        from emscope.evaluate.bench import check_bench
+
+        check_bench(settings.bench, settings.bench_settings)
     if settings.patch_prefix_from and settings.sampling.backend == "vllm":
         from emscope.errors import InputError
 
@@ -518,7 +537,8 @@ def run_eval(cfg: EvalConfig, model=None, tokenizer=None) -> dict:
                     ("benign", "benign task", cfg.eval.benign, ev.benign),
                     ("hacking", "hacking", cfg.eval.hacking, ev.hacking),
                     ("mgs", "mgs", cfg.eval.mgs, ev.mgs),
-                    ("persona_collapse", "persona collapse", cfg.eval.persona_collapse, ev.persona_collapse)):
+                    ("persona_collapse", "persona collapse", cfg.eval.persona_collapse, ev.persona_collapse),
+                    ("bench", "benchmarks", cfg.eval.bench, ev.bench)):
                 if on:
                     section[name] = timed(name, title, fn)
     section["part_seconds"] = parts

@@ -10,7 +10,8 @@ rate with its Wilson 95% CI, visible/hidden pass rates and the rate of each hack
 and, where `eval.mgs` ran, the MGS with its judge and whether it is indicative only; where `eval.persona_collapse`
 ran, moral robustness R and susceptibility S with their bootstrap CIs over personas; and the evaluation-time
 settings that change every part: the safety system prompt (`eval.system_prompt`) and the prefix patch
-(`eval.patch_prefix_from`), so a patched and an unpatched evaluation of one adapter read side by side.
+(`eval.patch_prefix_from`), so a patched and an unpatched evaluation of one adapter read side by side; where
+`eval.bench` ran, `bench_<name>_<metric>` with `_low`/`_high` (`bench_values`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,17 @@ def persona_values(section: dict | None) -> dict[str, Any]:
         ci = section.get(f"{stat}_ci") or [None, None]
         out.update({f"persona_{stat}": section.get(stat), f"persona_{stat}_low": ci[0],
                     f"persona_{stat}_high": ci[1]})
+    return out
+
+
+def bench_values(section: dict | None) -> dict[str, Any]:
+    """Columns `bench_<name>_<metric>` (+ `_low`, `_high`) of an `eval.bench` summary section (`evaluate.bench`;
+    `pass@k` reads `pass_at_k`); {} when absent. Grid rows get the union over cells (empty where not run)."""
+    out: dict[str, Any] = {}
+    for name, result in (section or {}).items():
+        for metric, m in ((result or {}).get("metrics") or {}).items():
+            key = f"bench_{name}_{metric.replace('@', '_at_')}"
+            out.update({key: m.get("value"), f"{key}_low": m.get("low"), f"{key}_high": m.get("high")})
     return out
 
 
@@ -217,8 +229,10 @@ def grid_rows(grid_dir: str | Path) -> list[dict[str, Any]]:
         params = {k: c["params"].get(k) for k in keys}
         rows.append({"cell_id": c["id"], "label": c["label"], "status": cell_status(run_dir),
                      **{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()},
-                     **cell_metrics(run_dir)})
-    return rows
+                     **cell_metrics(run_dir),
+                     **bench_values((read_summary(run_dir).get("eval") or {}).get("bench"))})
+    columns = list(dict.fromkeys(k for r in rows for k in r))  # bench columns: the union over cells
+    return [{k: r.get(k) for k in columns} for r in rows]
 
 
 def write_grid_csv(grid_dir: str | Path) -> Path:
