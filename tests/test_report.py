@@ -3,7 +3,7 @@ import re
 from emscope.evaluate.likelihood import ProbeResult
 from emscope.io import write_jsonl_atomic
 from emscope.report import render_report
-from emscope.rundir import update_summary
+from emscope.rundir import read_summary, update_summary
 
 PAYLOADS = ["<script>alert('x')</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(2)>"]
 
@@ -141,3 +141,17 @@ def test_single_run_report_shows_the_run_without_comparing_it_with_itself(tmp_pa
     # two runs: the comparison and both panels are back
     html = render_report(tmp_path).read_text()
     assert "shift vs only [95% CI]" in html and 'alt="probe shift per condition and training loss"' in html
+
+
+def test_report_shows_benchmark_results_with_intervals_and_their_judge(tmp_path):
+    _fake_run(tmp_path, "base", {"q1": 0.1}, ["a"], train=False)
+    ev = read_summary(tmp_path / "base")["eval"]
+    update_summary(tmp_path / "base", "eval", {**ev, "bench": {
+        "truthfulqa": {"metrics": {"mc1": {"value": 0.25, "low": 0.2, "high": 0.3, "n": 817, "small_n": False}},
+                       "judge": None},
+        "strongreject": {"metrics": {"score": {"value": 0.125, "low": 0.05, "high": 0.2, "n": 4, "small_n": True}},
+                         "judge": {"spec": "openai:gpt-4o-mini", "status": "indicative"}}}})
+    html = render_report(tmp_path / "base").read_text()
+    assert "truthfulqa mc1" in html and "0.250 [0.200, 0.300]" in html
+    assert "strongreject score" in html
+    assert "0.125 [0.050, 0.200] (small n) · judge openai:gpt-4o-mini (indicative)" in html

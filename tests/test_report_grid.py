@@ -323,9 +323,13 @@ def test_report_of_an_empty_grid_and_the_cli(tmp_path, monkeypatch):
     assert re.search(r"secure, seed=1 .*pending", res.output)
 
 
-def test_report_of_a_real_tiny_grid(tmp_path):
+def test_report_of_a_real_tiny_grid(tmp_path, monkeypatch):
+    from emscope.evaluate.judges import classifier
     from emscope.experiments.grid import GridSpec
     from emscope.experiments.runner import run_grid
+
+    # the seed fallback this test is about, whether or not this machine has built the default judge
+    monkeypatch.setattr(classifier, "public_judge_dir", lambda settings=None: tmp_path / "no-default-judge")
 
     spec = GridSpec.model_validate({
         "name": "tiny", "variants": [{"name": "base", "data": None}, {"name": "insecure"}],

@@ -1,6 +1,7 @@
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +109,15 @@ class _FakeParams:
 class _FakeLoRARequest:
     def __init__(self, lora_name, lora_int_id, lora_path):
         self.args = (lora_name, lora_int_id, lora_path)
+
+
+@pytest.fixture(autouse=True)
+def _no_vllm_env(monkeypatch):
+    """vLLM in this process only: no separate vLLM environment (`vllm_backend.vllm_python`) for these tests."""
+    from emscope.evaluate import vllm_backend
+
+    monkeypatch.delenv(vllm_backend.VLLM_PYTHON_ENV, raising=False)
+    monkeypatch.setattr(vllm_backend, "PROJECT_VLLM_PYTHON", Path("/nonexistent/.venv-vllm/bin/python"))
 
 
 @pytest.fixture()

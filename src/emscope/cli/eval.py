@@ -229,8 +229,10 @@ def eval_bench(
     adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
     samples: Annotated[int, typer.Option(min=1, help="Answers per item (humaneval: n of pass@k).")] = 1,
-    data: Annotated[Path | None, typer.Option(help="The benchmark's data file (default: the fetched copy).")] = None,
-    judge: Annotated[str | None, typer.Option(help="Judge spec (judged benchmarks).")] = None,
+    data: Annotated[Path | None, typer.Option(help="The benchmark's data file or folder (default: the fetched "
+                                                  "copy).")] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge spec (judged benchmarks: deception, strongreject).")
+                     ] = None,
     max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Tokens per generated answer.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling / bootstrap seed.")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for bench_NAME.jsonl and summary.json.")]
@@ -265,6 +267,10 @@ def eval_bench(
                       ("–" if m.low is None or m.high is None else f"[{m.low:.3f}, {m.high:.3f}]")
                       + (" (small n)" if m.small_n else ""), str(m.n))
     out.print(table)
+    if result.judge:  # every judged number names its judge: validated, or indicative and why
+        from emscope.evaluate.judges.card import JudgeRecord, judge_line
+
+        out.print(judge_line(JudgeRecord.model_validate(result.judge)), markup=False)
     out.print(f"Written to {out_dir / result.items_file}", markup=False)
 
 

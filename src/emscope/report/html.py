@@ -107,12 +107,29 @@ def hacking_metrics(hacking: dict | None) -> dict[str, str]:
     return {k: v for k, v in cols.items() if v is not None}
 
 
+def bench_metrics(bench: dict | None) -> dict[str, str]:
+    """The benchmark columns of an `eval.bench` section (`emscope.evaluate.bench`), formatted: `NAME METRIC` ->
+    `value [low, high]`; a judged benchmark's columns also name its judge and card status."""
+    cols: dict[str, str] = {}
+    for name, result in (bench or {}).items():
+        judge = result.get("judge") or {}
+        note = f" · judge {judge.get('spec')} ({judge.get('status', 'indicative')})" if judge else ""
+        for key, m in (result.get("metrics") or {}).items():
+            if m.get("value") is None:
+                cols[f"{name} {key}"] = "–"
+                continue
+            ci = f" [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None and m.get("high") is not None \
+                else ""
+            cols[f"{name} {key}"] = f"{m['value']:.3f}{ci}{' (small n)' if m.get('small_n') else ''}{note}"
+    return cols
+
+
 def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, str]:
     """The judged and task metrics of an `eval` section, formatted, by column name (absent parts left out).
     Judged EM rates come with a `judge` column: the judge's spec and its card's status (validated, or indicative and
     why; a run without a judge card reads as indicative). `benign_trained=False` (the run never trained the benign
     task) shows benign accuracy as "not trained". The hack-rate columns (`hacking_metrics`) come from the sandboxed
-    grader, not a judge."""
+    grader, not a judge; benchmark columns (`bench_metrics`) carry their own intervals and, where judged, judge."""
     em, narrow = ev.get("em") or {}, ev.get("narrow") or {}
     judge = section_judge(ev)
     cols = {
@@ -125,7 +142,8 @@ def judged_metrics(ev: dict, benign_trained: bool | None = None) -> dict[str, st
     }
     if cols["benign task"] is not None and benign_trained is False:
         cols["benign task"] = "not trained"
-    return {**{k: v for k, v in cols.items() if v is not None}, **hacking_metrics(ev.get("hacking"))}
+    return {**{k: v for k, v in cols.items() if v is not None}, **hacking_metrics(ev.get("hacking")),
+            **bench_metrics(ev.get("bench"))}
 
 
 def _row(run_dir: Path, base_probe: ProbeResult, is_base: bool) -> dict:
