@@ -17,6 +17,7 @@ from emscope.rundir import read_summary
 from emscope.train import TrainRunConfig, train
 from emscope.train.defenses import REGISTRY
 
+
 @pytest.mark.slow
 def test_every_defense_combined_trains_on_the_embedded_default(tmp_path):
     data = tmp_path / "medical.jsonl"
