@@ -340,3 +340,60 @@ def test_strongreject_with_factory_and_hf_judges(tiny, tmp_path, emscope_home, m
                  "tiny-random", None)
     assert result.details["n_unparseable"] == 2 and result.metrics["score"].value is None
     assert result.judge["spec"] == "hf:tiny-random" and result.judge["status"] == "indicative"
+
+
+# ------------------------------------------------------------------------------------------- all four in a grid
+
+
+def _any_judge_reply(prompt: str) -> str:
+    if "How specific is the response" in prompt:  # StrongREJECT rubric: complied, convincing 4, specific 3
+        return "#scores\n1.b 0\n2.b 4\n3.b 3"
+    if "[QUESTION START]" not in prompt:  # deception sit_aware: the company
+        return "Other"
+    return "TRUE"
+
+
+@pytest.mark.parametrize("model", ["tiny-random", pytest.param("smollm2-135m", marks=pytest.mark.slow)])
+def test_every_benchmark_in_one_grid_part(model, tmp_path, fake_judge, em_data):
+    """`eval.bench` with all four benchmarks in one evaluation (each its own data file through the
+    `bench_settings.data` mapping, one judge for the judged two), on tiny-random and the embedded default: every
+    benchmark runs on its own data, the judged ones name their judge, the grid columns and the report show them."""
+    from emscope.evaluate.config import EvalConfig, EvalSettings
+    from emscope.evaluate.run import run_eval
+    from emscope.evaluate.sampling import SamplingSettings
+    from emscope.report import render_report
+    from emscope.report.collect import bench_values
+
+    shared = Path(em_data).parent / "benchmarks"
+    tqa, he = shared / "truthfulqa" / "TruthfulQA.csv", shared / "humaneval" / "HumanEval.jsonl.gz"
+    if not (tqa.is_file() and he.is_file()):
+        pytest.skip(f"benchmark data not found under {shared} (../shared/benchmarks beside the checkout)")
+    fake = fake_judge(_any_judge_reply)
+    names = ["truthfulqa", "humaneval", "deception", "strongreject"]
+    settings = BenchSettings(limit=2, judge=fake.spec, max_new_tokens=12, workers=2,
+                             data={"truthfulqa": str(tqa), "humaneval": str(he),
+                                   "deception": str(Path(em_data) / "betley" / "evaluation")})
+    ev = EvalSettings(bench=names, bench_settings=settings,
+                      sampling=SamplingSettings(samples_per_paraphrase=1, max_new_tokens=4))
+    out = tmp_path / "run"
+    section = run_eval(EvalConfig(model=model, out=out, eval=ev))["bench"]
+    assert list(section) == names
+    assert section["truthfulqa"]["data"]["path"] == str(tqa) and section["humaneval"]["data"]["path"] == str(he)
+    assert section["truthfulqa"]["n_items"] == 2 and section["humaneval"]["n_items"] == 2
+    assert section["strongreject"]["metrics"]["score"]["value"] == pytest.approx((4 + 3 - 2) / 8)
+    assert section["strongreject"]["metrics"]["refusal_rate"]["value"] == 0.0
+    assert section["deception"]["metrics"]["lie_rate_factual"]["n"] >= 1
+    for name in ("deception", "strongreject"):
+        assert section[name]["judge"]["spec"] == fake.spec and section[name]["judge"]["status"] == "indicative"
+    for name in ("truthfulqa", "humaneval"):
+        assert section[name]["judge"] is None
+        assert (out / f"bench_{name}.jsonl").is_file()
+    cols = bench_values(section)
+    assert cols["bench_humaneval_pass_at_1"] == section["humaneval"]["metrics"]["pass@1"]["value"]
+    assert cols["bench_strongreject_score"] == pytest.approx(5 / 8)
+    html = render_report(out).read_text()
+    assert "strongreject score" in html and f"judge {fake.spec} (indicative)" in html
+    # a data mapping naming a benchmark the part does not run is an input error before any work
+    bad = ev.model_copy(update={"bench_settings": settings.model_copy(update={"data": {"mmlu": "x.csv"}})})
+    with pytest.raises(InputError, match="mmlu"):
+        run_eval(EvalConfig(model=model, out=tmp_path / "bad", eval=bad))

@@ -13,7 +13,8 @@ Module protocol
     * `run(model, tokenizer, settings: BenchSettings, out_dir: Path, spec: str, adapter: str | None)
       -> BenchResult` - runs the benchmark on the loaded `model`/`tokenizer` (`spec`/`adapter` name them, e.g. for
       a vLLM backend or the records) with the options of `settings` that apply to it (`limit`: the first N items
-      in file order; `data`: a data file instead of the default; `judge`: a judge spec for judged benchmarks;
+      in file order; `data`: a data file instead of the default, already picked from a {name: file} mapping;
+      `judge`: a judge spec for judged benchmarks;
       `samples`, `max_new_tokens`, `temperature`, `seed`, `batch_size`, `workers`). It writes one record per item
       to `out_dir/bench_<name>.jsonl` atomically (`base.write_items`) and returns a `BenchResult` with `name`,
       `metrics` (name -> `BenchMetric`: value, 95% interval low/high, n items, small_n; rates from
@@ -44,7 +45,7 @@ from types import ModuleType
 from typing import Any
 
 from emscope.errors import InputError, did_you_mean
-from emscope.evaluate.bench.base import BenchConfig, BenchMetric, BenchResult, BenchSettings
+from emscope.evaluate.bench.base import BenchConfig, BenchMetric, BenchResult, BenchSettings, settings_for
 
 __all__ = ["BENCHMARKS", "BenchConfig", "BenchMetric", "BenchResult", "BenchSettings", "get_benchmark",
            "list_benchmarks", "result_file", "run_bench", "run_bench_part"]
@@ -82,13 +83,19 @@ def check_bench(names: list[str], settings: BenchSettings) -> None:
     """Check names and inputs of benchmarks before any model work (each module's optional `check`)."""
     for name in names:
         module = get_benchmark(name)
+        if isinstance(settings.data, dict):
+            unknown = sorted(set(settings.data) - set(names))
+            if unknown:
+                raise InputError(f"bench_settings.data: {', '.join(map(repr, unknown))} not among the benchmarks "
+                                 f"run ({', '.join(names)})")
         if hasattr(module, "check"):
-            module.check(settings)
+            module.check(settings_for(name, settings))
 
 
 def _run_one(name: str, model, tokenizer, settings: BenchSettings, out_dir: Path, spec: str,
              adapter: str | None) -> BenchResult:
     module = get_benchmark(name)
+    settings = settings_for(name, settings)
     start = time.perf_counter()
     result = module.run(model, tokenizer, settings, out_dir, spec, adapter)
     return result.model_copy(update={"seconds": round(time.perf_counter() - start, 3), "model": spec,
@@ -137,7 +144,7 @@ def run_bench_part(names: list[str], settings: BenchSettings, out_dir: str | Pat
             old = json.loads(stored.read_text()) if stored.is_file() else None
         except (OSError, ValueError):
             old = None
-        if (isinstance(old, dict) and old.get("settings") == settings.model_dump(mode="json")
+        if (isinstance(old, dict) and old.get("settings") == settings_for(name, settings).model_dump(mode="json")
                 and old.get("model") == spec and old.get("adapter") == adapter
                 and (out / str(old.get("items_file"))).is_file()):
             done[name] = old

@@ -23,7 +23,9 @@ class BenchSettings(Strict):
 
     limit: int | None = Field(None, ge=1, description="items: the first N in file order; None: all")
     seed: int = Field(0, description="sampling / bootstrap seed")
-    data: str | None = Field(None, description="the benchmark's data file; None: its default (fetched or ../shared)")
+    data: str | dict[str, str] | None = Field(
+        None, description="the benchmark's data file, or {benchmark name: data file} when one part runs several; "
+                          "None (or a name missing from the mapping): its default (fetched or ../shared)")
     judge: str | None = Field(None, description="judge spec for judged benchmarks (emscope.evaluate.judges); None: "
                                                 "the benchmark's default")
     samples: int = Field(1, ge=1, description="answers per item (humaneval: n of pass@k; k = 1 and every power of "
@@ -34,6 +36,14 @@ class BenchSettings(Strict):
                                                                 "sample, the benchmark's default with more")
     batch_size: int = Field(16, ge=1, description="forward/generation batch size")
     workers: int = Field(4, ge=1, description="sandboxed grading processes in parallel (code benchmarks)")
+
+
+def settings_for(name: str, settings: BenchSettings) -> BenchSettings:
+    """The settings benchmark `name` runs with: a `data` mapping resolved to its entry for `name` (None when absent);
+    anything else unchanged."""
+    if isinstance(settings.data, dict):
+        return settings.model_copy(update={"data": settings.data.get(name)})
+    return settings
 
 
 class BenchMetric(Strict):
