@@ -92,6 +92,26 @@ def secs(v) -> str:
     return "–" if v in (None, "") else f"{float(v):.0f}"
 
 
+def counts(grid_dir: Path, cell_id: str) -> dict:
+    """From a cell's summary: the answers behind the judged rates (coherent counted / all, core and narrow) and the
+    narrow rate under the `mo` preset (denominator: all answers), which stays informative when few are coherent."""
+    try:
+        ev = json.loads((grid_dir / "cells" / cell_id / "summary.json").read_text())["eval"]
+    except (OSError, KeyError, ValueError):
+        return {}
+    core = (ev.get("em") or {}).get("betley") or {}
+    narrow = ((ev.get("narrow") or {}).get("em") or {})
+    nb, nm = narrow.get("betley") or {}, narrow.get("mo") or {}
+    return {"em_counted": core.get("n_counted"), "em_n": core.get("n"),
+            "narrow_counted": nb.get("n_counted"), "narrow_n": nb.get("n"),
+            "narrow_mo": nm.get("em_rate"), "narrow_mo_low": nm.get("ci_low"), "narrow_mo_high": nm.get("ci_high")}
+
+
+def of(k, n) -> str:
+    """` (k/n)`: answers counted of answers judged, or nothing where unknown."""
+    return "" if k is None or n is None else f" ({k}/{n})"
+
+
 def verdicts(row: dict, ref: dict, base: dict) -> dict[str, str]:
     """Each criterion against the undefended cell (`ref`) and the base model: judged only by interval overlap."""
     def lower(key: str) -> str:
@@ -103,7 +123,7 @@ def verdicts(row: dict, ref: dict, base: dict) -> dict[str, str]:
             return "higher"
         return "overlaps"
     return {"probe_vs_none": lower("probe"), "em_vs_none": lower("em_betley"),
-            "narrow_vs_none": lower("narrow_em"), "benign_vs_none": lower("benign"),
+            "narrow_vs_none": lower("narrow_mo"), "benign_vs_none": lower("benign"),
             "coherence_vs_base": "–" if row.get("coherence_rate") in (None, "") else
             f"{float(row['coherence_rate']) - float(base['coherence_rate']):+.0%}"}
 
@@ -132,23 +152,31 @@ def main() -> None:
     for r in rows.values():  # the benign interval's keys, named like the others for `verdicts`
         r["benign"], r["benign_low"], r["benign_high"] = (r.get("benign_accuracy"), r.get("benign_low"),
                                                           r.get("benign_high"))
+    for r in rows.values():
+        r.update(counts(out / "grid" if args.quick else out, r["cell_id"]))
     ref, base = rows["none"], rows["base"]
-    table = ["| cell | probe [95% CI] | EM core [95% CI] | narrow EM medical [95% CI] | benign acc [95% CI] "
-             "| coherent | probe vs none | EM vs none | narrow vs none | benign vs none | coherence vs base "
-             "| train s |", "|---|" + "---|" * 11]
+    table = ["| cell | probe [95% CI] | EM core [95% CI] (coherent/all) | narrow EM medical, betley [95% CI] "
+             "(coherent/all) | narrow EM medical, mo [95% CI] | benign acc [95% CI] | coherent | probe vs none "
+             "| EM vs none | narrow (mo) vs none | benign vs none | coherence vs base | train s |",
+             "|---|" + "---|" * 12]
     res_rows = []
     for label, r in rows.items():
         v = verdicts(r, ref, base)
         res_rows.append({**{k: r.get(k) for k in ("label", "probe", "probe_low", "probe_high", "em_betley",
                                                   "em_betley_low", "em_betley_high", "narrow_em", "narrow_em_low",
                                                   "narrow_em_high", "benign", "benign_low", "benign_high",
-                                                  "coherence_rate", "train_seconds", "judge", "judge_status")},
+                                                  "coherence_rate", "train_seconds", "judge", "judge_status",
+                                                  "em_counted", "em_n", "narrow_counted", "narrow_n", "narrow_mo",
+                                                  "narrow_mo_low", "narrow_mo_high")},
                          **v})
         benign = fmt(r["benign"], r["benign_low"], r["benign_high"]) if r.get("benign_trained") in (True, "True") \
             else "not trained"
         table.append(f"| {label} | {fmt(r['probe'], r['probe_low'], r['probe_high'], pct=False)} "
-                     f"| {fmt(r['em_betley'], r['em_betley_low'], r['em_betley_high'])} "
-                     f"| {fmt(r['narrow_em'], r['narrow_em_low'], r['narrow_em_high'])} | {benign} "
+                     f"| {fmt(r['em_betley'], r['em_betley_low'], r['em_betley_high'])}"
+                     f"{of(r.get('em_counted'), r.get('em_n'))} "
+                     f"| {fmt(r['narrow_em'], r['narrow_em_low'], r['narrow_em_high'])}"
+                     f"{of(r.get('narrow_counted'), r.get('narrow_n'))} "
+                     f"| {fmt(r.get('narrow_mo'), r.get('narrow_mo_low'), r.get('narrow_mo_high'))} | {benign} "
                      f"| {fmt(r['coherence_rate'])} | {v['probe_vs_none']} | {v['em_vs_none']} "
                      f"| {v['narrow_vs_none']} | {v['benign_vs_none']} | {v['coherence_vs_base']} "
                      f"| {secs(r.get('train_seconds'))} |")
@@ -162,8 +190,10 @@ def main() -> None:
         f"{' (--quick: tiny-random, NOT a measurement)' if args.quick else ''}; grid wall time {grid_s / 60:.1f} "
         f"min (cells already complete are reused, so this is the time of this invocation). Judge: "
         f"`{res['judge']}` ({res['judge_status']}). One seed; intervals are 95% (probe: over probe items; rates: "
-        "Wilson, clustered by question). 'vs none' compares 95% intervals with the undefended cell: lower / "
-        "higher only when they do not overlap. Results: `results/defense-grid.{csv,json}`.\n",
+        "Wilson, clustered by question). EM rates under the `betley` preset count coherent answers only (their "
+        "number: coherent/all); the `mo` preset counts every answer (incoherent ones as not EM). 'vs none' compares "
+        "95% intervals with the undefended cell: lower / higher only when they do not overlap. Results: "
+        "`results/defense-grid.{csv,json}`.\n",
         *table,
     ]
     emit(lines, args.write)
