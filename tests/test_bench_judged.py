@@ -4,6 +4,7 @@ harmful set, and full runs on tiny-random against a fake OpenAI-compatible judge
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections import Counter
@@ -353,8 +354,11 @@ def _any_judge_reply(prompt: str) -> str:
     return "TRUE"
 
 
+_HOME_AT_IMPORT = Path(os.environ.get("EMSCOPE_HOME", "~/.cache/emscope")).expanduser()  # before any fixture
+
+
 @pytest.mark.parametrize("model", ["tiny-random", pytest.param("smollm2-135m", marks=pytest.mark.slow)])
-def test_every_benchmark_in_one_grid_part(model, tmp_path, fake_judge, em_data):
+def test_every_benchmark_in_one_grid_part(model, tmp_path, fake_judge, em_data, monkeypatch):
     """`eval.bench` with all four benchmarks in one evaluation (each its own data file through the
     `bench_settings.data` mapping, one judge for the judged two), on tiny-random and the embedded default: every
     benchmark runs on its own data, the judged ones name their judge, the grid columns and the report show them."""
@@ -368,6 +372,10 @@ def test_every_benchmark_in_one_grid_part(model, tmp_path, fake_judge, em_data):
     tqa, he = shared / "truthfulqa" / "TruthfulQA.csv", shared / "humaneval" / "HumanEval.jsonl.gz"
     if not (tqa.is_file() and he.is_file()):
         pytest.skip(f"benchmark data not found under {shared} (../shared/benchmarks beside the checkout)")
+    if model == "smollm2-135m":  # the converted embedded model of the user's home, not a fresh ~30 s conversion
+        from emscope.models import smollm2
+
+        monkeypatch.setattr(smollm2, "cache_dir", lambda: _HOME_AT_IMPORT / "models" / smollm2.NAME)
     fake = fake_judge(_any_judge_reply)
     names = ["truthfulqa", "humaneval", "deception", "strongreject"]
     settings = BenchSettings(limit=2, judge=fake.spec, max_new_tokens=12, workers=2,

@@ -241,3 +241,22 @@ def test_eval_run_samples_with_vllm_by_spec(fake_vllm, base_and_adapter, tmp_pat
     assert llm.kwargs["model"] == str(base) and llm.calls[0]["lora_request"].args[2] == str(adapter)
     assert section["n_samples"] == len(llm.calls[0]["prompts"]) > 0
     assert loaded == [True]  # only the probe asked for the HF model
+
+
+def test_worker_request_seeds_each_prompt_and_sizes_lora(tmp_path):
+    """The separate-environment worker gets one seed per prompt (repeats of a prompt are independent samples),
+    greedy settings as temperature 0 / top_p 1, and the smallest LoRA rank vLLM accepts that fits the adapter."""
+    from emscope.evaluate import vllm_backend
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 12, "base_model_name_or_path": "x"}))
+    s = SamplingSettings(backend="vllm", temperature=0.7, top_p=0.9, max_new_tokens=33, min_new_tokens=2, seed=5)
+    req = vllm_backend.worker_request("m", adapter, [[1, 2], [1, 2], [3]], s, max_model_len=512)
+    assert [p["seed"] for p in req["params"]] == [5, 6, 7]
+    assert {(p["temperature"], p["top_p"], p["max_tokens"], p["min_tokens"]) for p in req["params"]} == {
+        (0.7, 0.9, 33, 2)}
+    assert req["max_lora_rank"] == 16 and req["adapter"] == str(adapter) and req["engine"] == {"max_model_len": 512}
+    greedy = vllm_backend.worker_request("m", None, [[1]], s.model_copy(update={"temperature": 0.0}))
+    assert greedy["params"][0]["temperature"] == 0.0 and greedy["params"][0]["top_p"] == 1.0
+    assert greedy["max_lora_rank"] is None and greedy["adapter"] is None
