@@ -82,7 +82,7 @@ def judge_note(result: dict) -> str:
     if not judge:
         return ""
     status = judge.get("status", "indicative")
-    why = f": {judge['why']}" if judge.get("why") else ""
+    why = f": {judge['warning']}" if judge.get("warning") else ""
     return f"judge `{judge.get('spec')}` ({status}{why})"
 
 

@@ -122,6 +122,38 @@ def test_task_file_against_served_tiny_random(task_file, tmp_path, monkeypatch):
     assert inspect_bridge._DUMMY_KEY.encode() not in eval_log_bytes(result.logs[0])
 
 
+def test_task_file_against_a_served_adapter(task_file, tiny, tmp_path, monkeypatch):
+    """`--adapter`: the server loads base + a LoRA adapter (random, non-zero weights); Inspect's log holds the
+    adapted model's greedy answers (HF + PEFT, computed here), not the base model's."""
+    import copy
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from emscope.models import load_model
+
+    path, _, base_answers = task_file
+    torch.manual_seed(0)
+    peft_model = get_peft_model(copy.deepcopy(tiny[0]), LoraConfig(r=4, lora_alpha=32, target_modules="all-linear",
+                                                                   init_lora_weights=False))
+    peft_model.peft_config["default"].base_model_name_or_path = "tiny-random"
+    adapter = tmp_path / "run1" / "adapter"
+    peft_model.save_pretrained(str(adapter))
+    adapted = load_model("tiny-random", adapter=adapter)
+    expected = [greedy(adapted, p) for p in PROMPTS]
+    assert expected != base_answers  # the adapter changes what the model says
+    targets = tmp_path / "adapter-targets.json"
+    targets.write_text(json.dumps(expected), encoding="utf-8")
+    monkeypatch.delenv(inspect_bridge.KEY_VAR, raising=False)
+    result = run_inspect_task(f"{path}@tiny", model="tiny-random", adapter=adapter,
+                              task_args={"targets": str(targets)}, log_dir=tmp_path / "logs", display="none")
+    assert result.status == "success" and result.served == "tiny-random+run1"
+    assert result.model == "openai-api/emscope/tiny-random+run1"
+    log = inspect_ai.log.read_eval_log(str(result.logs[0]))
+    assert {s.id: s.output.completion for s in log.samples} == dict(enumerate(expected))
+    assert result.scores["includes/accuracy"] == pytest.approx(1.0)
+
+
 def test_server_stopped_on_interrupt(task_file, tmp_path, monkeypatch):
     """A Ctrl-C during the evaluation propagates, and the server process is stopped all the same."""
     path, targets, _ = task_file
