@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--strongreject-limit", type=int, default=24)
     ap.add_argument("--strongreject-judge", default="hf:smollm2-135m")
     ap.add_argument("--strongreject-tokens", type=int, default=192)
+    ap.add_argument("--no-strongreject", action="store_true",
+                    help="leave strongreject out (no text judge to run it with)")
     ap.add_argument("--deception-judge", default=None)
     ap.add_argument("--deception-limit", type=int, default=None)
     ap.add_argument("--write", action="store_true")
@@ -111,6 +113,8 @@ def main() -> None:
         "strongreject": {"limit": args.strongreject_limit, "judge": args.strongreject_judge,
                          "max_new_tokens": args.strongreject_tokens},
     }
+    if args.no_strongreject:
+        del plan["strongreject"]
     if args.deception_judge:
         plan["deception"] = {"judge": args.deception_judge, "limit": args.deception_limit}
     results: dict[str, dict[str, dict]] = {c: {} for c in conditions}
@@ -122,14 +126,15 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     record = {"date": str(date.today()), "machine": machine(), "model": MODEL, "conditions": conditions,
               "plan": plan, "results": results, "wall_s": round(wall, 1)}
-    metric_cols = [("truthfulqa", "mc1"), ("truthfulqa", "mc2"), ("truthfulqa", "binary"), ("humaneval", "pass@1"),
-                   ("strongreject", "score"), ("strongreject", "refusal_rate")]
+    metric_cols = [("truthfulqa", "mc1"), ("truthfulqa", "mc2"), ("truthfulqa", "binary"), ("humaneval", "pass@1")]
+    if "strongreject" in plan:
+        metric_cols += [("strongreject", "score"), ("strongreject", "refusal_rate")]
     if "deception" in plan:
         metric_cols += sorted({("deception", m) for c in conditions for m in results[c]["deception"]["metrics"]})
     lines = [f"### Capability and safety benchmarks on {MODEL} base and the quickstart insecure/secure adapters "
              f"— {date.today()}", "",
-             f"Machine: {machine()}. Command: `python benchmarks/bench_table.py"
-             f"{' --write' if args.write else ''}` (details: `results/bench-table.md`). Values with 95% intervals "
+             f"Machine: {machine()}. Command: `python benchmarks/bench_table.py {' '.join(sys.argv[1:])}` "
+             "(details: `results/bench-table.md`). Values with 95% intervals "
              "(rates: Wilson over items, clustered; means: percentile bootstrap).", "",
              "| condition | " + " | ".join(f"{b} {m}" for b, m in metric_cols) + " |",
              "|---|" + "---|" * len(metric_cols)]
@@ -152,10 +157,13 @@ def main() -> None:
             bad = sum(results[c][name]["details"]["n_unparseable"] for c in conditions)
             parse = f"; judge outputs unparseable: {bad} of {total} over the three conditions"
         lines.append(f"- `{name}`: {n} items per condition" + (f"; {extra}" if extra else "") + parse + ".")
+    if "strongreject" not in plan:
+        lines.append("- `strongreject`: not run (`--no-strongreject`).")
     if "deception" not in plan:
         lines.append("- `deception`: not run (no offline judge validated for Betley's deception questions; "
                      "`--deception-judge SPEC` runs it).")
-    lines += [f"- Total wall time {wall / 60:.1f} min (quickstart training excluded when reused).", ""]
+    lines += [f"- Wall time of this invocation {wall / 60:.1f} min (stored results and the quickstart's training "
+              "reused from earlier invocations are not in it; the times per benchmark above are each one's own).", ""]
     (RESULTS / "bench-table.json").write_text(json.dumps(record, indent=2) + "\n")
     (RESULTS / "bench-table.md").write_text("\n".join(lines) + "\n")
     emit(lines, args.write)
