@@ -42,7 +42,6 @@ def prompts(n_questions: int, samples: int) -> list[list[dict]]:
 def run(args) -> dict:
     import torch
 
-    from emscope.data.tokenize import render_prompt
     from emscope.evaluate import vllm_backend as vb
     from emscope.evaluate.sampling import SamplingSettings, generate
     from emscope.models import load_model
@@ -73,7 +72,7 @@ def run(args) -> dict:
             generate(model, tok, work, settings.model_copy(update={"batch_size": b}))
             record(f"hf generate (batch {b})", time.perf_counter() - start)
         start = time.perf_counter()
-        ids = [vtok.encode(render_prompt(vtok, p), add_special_tokens=False) for p in work]
+        ids = vb.encode_prompts(vtok, work)
         res = vb.run_worker(python, vb.worker_request(vdir, None, ids, settings, **engine))
         answers = vtok.batch_decode(res["token_ids"], skip_special_tokens=True)
         wall = time.perf_counter() - start

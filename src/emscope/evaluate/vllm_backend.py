@@ -109,13 +109,23 @@ def lora_rank(adapter: str | Path) -> int:
     return fits[0]
 
 
-def sampling_params(vllm, settings: SamplingSettings, n_prompts: int) -> list:
-    """One `SamplingParams` per prompt, seeded `settings.seed + index` (greedy when temperature is 0)."""
+def sampling_kwargs(settings: SamplingSettings, n_prompts: int) -> list[dict]:
+    """The `SamplingParams` keyword arguments of each prompt, seeded `settings.seed + index` (greedy when temperature
+    is 0); plain dicts, so the worker of a separate vLLM environment gets the same ones as JSON."""
     greedy = settings.temperature <= 0
-    return [vllm.SamplingParams(temperature=0.0 if greedy else settings.temperature,
-                                top_p=1.0 if greedy else settings.top_p, max_tokens=settings.max_new_tokens,
-                                min_tokens=settings.min_new_tokens, seed=settings.seed + i)
+    return [{"temperature": 0.0 if greedy else settings.temperature, "top_p": 1.0 if greedy else settings.top_p,
+             "max_tokens": settings.max_new_tokens, "min_tokens": settings.min_new_tokens, "seed": settings.seed + i}
             for i in range(n_prompts)]
+
+
+def sampling_params(vllm, settings: SamplingSettings, n_prompts: int) -> list:
+    """One `SamplingParams` per prompt (`sampling_kwargs`)."""
+    return [vllm.SamplingParams(**kw) for kw in sampling_kwargs(settings, n_prompts)]
+
+
+def encode_prompts(tokenizer, prompts: list[list[dict]]) -> list[list[int]]:
+    """Each prompt's token ids: rendered with the chat template, no extra special tokens (as the HF path does)."""
+    return [tokenizer.encode(render_prompt(tokenizer, p), add_special_tokens=False) for p in prompts]
 
 
 def generate_vllm(model_path: str, prompts: list[list[dict]], settings: SamplingSettings,
@@ -144,8 +154,7 @@ def generate_vllm(model_path: str, prompts: list[list[dict]], settings: Sampling
     llm = vllm.LLM(model=model, seed=settings.seed, **lora_kw, **engine_kwargs)
     try:
         tokenizer = llm.get_tokenizer()
-        token_prompts = [{"prompt_token_ids": tokenizer.encode(render_prompt(tokenizer, p), add_special_tokens=False)}
-                         for p in prompts]
+        token_prompts = [{"prompt_token_ids": ids} for ids in encode_prompts(tokenizer, prompts)]
         lora = LoRARequest(ADAPTER_NAME, ADAPTER_ID, str(adapter)) if adapter else None
         outputs = llm.generate(token_prompts, sampling_params(vllm, settings, len(prompts)), use_tqdm=False,
                                lora_request=lora)
@@ -158,10 +167,7 @@ def generate_vllm(model_path: str, prompts: list[list[dict]], settings: Sampling
 def worker_request(model: str, adapter: Path | None, token_prompts: list[list[int]], settings: SamplingSettings,
                    **engine_kwargs) -> dict:
     """The JSON request `vllm_worker.py` runs (see its docstring)."""
-    greedy = settings.temperature <= 0
-    params = [{"temperature": 0.0 if greedy else settings.temperature, "top_p": 1.0 if greedy else settings.top_p,
-               "max_tokens": settings.max_new_tokens, "min_tokens": settings.min_new_tokens, "seed": settings.seed + i}
-              for i in range(len(token_prompts))]
+    params = sampling_kwargs(settings, len(token_prompts))
     return {"model": model, "adapter": str(adapter) if adapter else None,
             "max_lora_rank": lora_rank(adapter) if adapter else None, "seed": settings.seed,
             "engine": engine_kwargs, "prompts": token_prompts, "params": params}
@@ -189,7 +195,7 @@ def _generate_subprocess(python: Path, model_path: str, prompts: list[list[dict]
 
     model, adapter = resolve_vllm_model(model_path, adapter)
     tokenizer = load_tokenizer(model)
-    token_prompts = [tokenizer.encode(render_prompt(tokenizer, p), add_special_tokens=False) for p in prompts]
+    token_prompts = encode_prompts(tokenizer, prompts)
     if not token_prompts:
         return []
     result = run_worker(python, worker_request(model, adapter, token_prompts, settings, **engine_kwargs))

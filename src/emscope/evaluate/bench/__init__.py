@@ -81,13 +81,12 @@ def list_benchmarks() -> list[tuple[str, str]]:
 
 def check_bench(names: list[str], settings: BenchSettings) -> None:
     """Check names and inputs of benchmarks before any model work (each module's optional `check`)."""
+    unknown = sorted(set(settings.data) - set(names)) if isinstance(settings.data, dict) else []
+    if unknown:
+        raise InputError(f"bench_settings.data: {', '.join(map(repr, unknown))} not among the benchmarks run "
+                         f"({', '.join(names)})")
     for name in names:
         module = get_benchmark(name)
-        if isinstance(settings.data, dict):
-            unknown = sorted(set(settings.data) - set(names))
-            if unknown:
-                raise InputError(f"bench_settings.data: {', '.join(map(repr, unknown))} not among the benchmarks "
-                                 f"run ({', '.join(names)})")
         if hasattr(module, "check"):
             module.check(settings_for(name, settings))
 
